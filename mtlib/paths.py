@@ -1,0 +1,97 @@
+"""Every filesystem location mtlib uses, resolved from this file, never from the CWD.
+
+Two environment variables relocate the generated trees (the tests point them at a
+temporary folder):
+
+- ``MTLIB_RESULTS_DIR``: figures, tables, executed notebooks, the report and the run store
+  (default ``<repo>/results``).
+- ``MTLIB_CACHE_DIR``: generated corpora and prepared audio caches (default ``<repo>/cache``).
+
+All helpers are functions, so a changed environment variable takes effect at once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+def data_dir() -> Path:
+    """Shipped, committed data (``<repo>/data``)."""
+    return REPO_ROOT / "data"
+
+
+def shipped_mtat_dir() -> Path:
+    """Real MTAT metadata shipped with the repository: split lists, tag order, label matrices."""
+    return data_dir() / "mtat"
+
+
+def configs_dir() -> Path:
+    return REPO_ROOT / "configs"
+
+
+def notebooks_dir() -> Path:
+    return REPO_ROOT / "notebooks"
+
+
+def results_dir() -> Path:
+    return Path(os.environ.get("MTLIB_RESULTS_DIR", REPO_ROOT / "results")).resolve()
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("MTLIB_CACHE_DIR", REPO_ROOT / "cache")).resolve()
+
+
+def runs_dir() -> Path:
+    """The run store: one folder per training config hash."""
+    return results_dir() / "runs"
+
+
+def figures_dir() -> Path:
+    return results_dir() / "figures"
+
+
+def tables_dir() -> Path:
+    return results_dir() / "tables"
+
+
+def executed_dir() -> Path:
+    return results_dir() / "executed"
+
+
+def report_dir() -> Path:
+    return results_dir() / "report"
+
+
+def bench_dir() -> Path:
+    return results_dir() / "bench"
+
+
+def artifacts_dir() -> Path:
+    """Small machine-readable outputs shared between notebooks (e.g. the chosen config)."""
+    return results_dir() / "artifacts"
+
+
+def corpus_dir(name: str) -> Path:
+    """A dataset in MTAT's on-disk format (annotations_final.csv + mp3 folders 0-f)."""
+    return cache_dir() / "corpora" / name
+
+
+def prepared_dir(dataset: str, sample_rate: int) -> Path:
+    """The decoded, resampled cache of one dataset at one sample rate."""
+    return cache_dir() / "prepared" / f"{dataset}-{int(sample_rate)}"
+
+
+def figure_path(slug: str, ext: str = "png") -> Path:
+    """``results/figures/NN_slug.ext``; ``slug`` includes the notebook number."""
+    return figures_dir() / f"{slug}.{ext}"
+
+
+def table_path(slug: str, ext: str = "csv") -> Path:
+    return tables_dir() / f"{slug}.{ext}"

@@ -39,6 +39,7 @@ class RunConfig:
     dataset: str = "standin-quick"  # name of a prepared cache, see mtlib.paths.prepared_dir
     sample_rate: int = 12000  # Hz; 12 kHz for the shallow CNN, 16 kHz for SampleCNN
     split: str = "dieleman"  # "standard" (Lee/Won lists) or "dieleman" (folders 0-b/c/d-f)
+    require_tag: bool = False  # keep only clips with >= 1 positive tag (valid/test of "standard")
     input_norm: str = "minmax"  # none | standardise | minmax
     input_norm_scope: str = "clip"  # clip: per-clip statistics; dataset: train-split statistics
     max_train_clips: int | None = None  # deterministic subset of the train split (None = all)

@@ -1,23 +1,314 @@
-"""Where trial grids run. Every grid in the notebooks goes through :func:`run_grid`."""
+"""Where trial grids run. Every grid in the notebooks goes through :func:`run_grid`.
+
+Two executors train the same :class:`~mtlib.config.RunConfig` s into the same run store:
+
+- ``"local"`` (default): in this process, one trial after another.
+- ``"ray"``: one Ray core task per trial, on a running cluster (``address=`` or the
+  ``RAY_ADDRESS`` environment variable) or on a local Ray instance started on demand. Each task
+  asks for ``cpus_per_trial`` CPUs and ``gpus_per_trial`` GPUs (fractions let several small
+  models share one GPU). A worker that dies is retried (``max_retries``) and the run store
+  resumes the trial from its last checkpoint (``last.pt``). The run store must be on a
+  filesystem that the driver and every worker node see at the same path.
+
+Finished trials are never resubmitted, so rerunning a grid only trains what is missing.
+Results always come back in the order of ``configs``. Ray is imported only when the ``"ray"``
+executor is used.
+"""
 
 from __future__ import annotations
 
-from typing import Sequence
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from tqdm.auto import tqdm
 
 from mtlib.config import RunConfig
+from mtlib.errors import MtlibError
 from mtlib.runs import RunResult, RunStore
 
-EXECUTORS = ("local",)
+EXECUTORS = ("local", "ray")
+
+# GPU share a trial asks for when gpus_per_trial is left at None on a cluster with GPUs:
+# the shallow Dieleman CNN needs a small fraction of a modern GPU, SampleCNN most of one.
+DEFAULT_GPU_SHARE = {"dieleman": 0.25, "samplecnn": 1.0}
+
+# Environment variables forwarded from the driver to every Ray worker (besides the store root,
+# which is passed explicitly): the MTLIB_* family relocates results/cache trees on workers too.
+_FORWARDED_ENV_PREFIX = "MTLIB_"
+
+# Test hook: when set to a folder, a Ray worker's first attempt at a trial exits abruptly
+# (os._exit, like an OOM kill) right after the trial's first epoch checkpoint. A marker file
+# in that folder records the first attempt, so the retry runs normally.
+KILL_HOOK_ENV = "MTLIB_TEST_KILL_AFTER_CHECKPOINT"
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """Options of the ``"ray"`` executor (the local executor needs none).
+
+    address:        Ray cluster to join ("auto", "ray://head:10001", "10.0.0.1:6379"); None
+                    uses ``RAY_ADDRESS`` if set, otherwise starts a local Ray instance.
+    num_cpus:       CPUs of a local Ray instance (None: all of this machine's).
+    num_gpus:       GPUs of a local Ray instance (None: all visible ones).
+    cpus_per_trial: CPUs each trial reserves; also its torch thread count.
+    gpus_per_trial: GPUs each trial reserves, fractional allowed (0.25 = four per GPU).
+                    None: 0 on a cluster without GPUs, else ``DEFAULT_GPU_SHARE[model]``.
+    max_retries:    how often a trial whose worker died is restarted (it resumes from
+                    its checkpoint). Exceptions raised by training are not retried.
+    runtime_env:    extra Ray runtime environment (e.g. ``{"pip": [...]}``); its
+                    ``env_vars`` are merged with the forwarded ``MTLIB_*`` variables.
+    """
+
+    address: str | None = None
+    num_cpus: int | None = None
+    num_gpus: int | None = None
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float | None = None
+    max_retries: int = 2
+    runtime_env: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.cpus_per_trial <= 0:
+            raise MtlibError(f"cpus_per_trial must be > 0, got {self.cpus_per_trial}")
+        gpus = self.gpus_per_trial
+        if gpus is not None and (gpus < 0 or (gpus > 1 and gpus != int(gpus))):
+            raise MtlibError(
+                f"gpus_per_trial must be a fraction in [0, 1] or a whole number, got {gpus}"
+            )
+        if self.max_retries < 0:
+            raise MtlibError(f"max_retries must be >= 0, got {self.max_retries}")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ExecutorSettings:
+        """Build from a plain mapping (e.g. a profile's YAML); unknown keys are an error."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise MtlibError(f"unknown executor setting(s) {unknown}; valid: {sorted(known)}")
+        return cls(**dict(d))
+
+    @classmethod
+    def from_env(cls) -> ExecutorSettings:
+        """Defaults, overridden by ``MTLIB_RAY_CPUS_PER_TRIAL``, ``MTLIB_RAY_GPUS_PER_TRIAL``
+        and ``MTLIB_RAY_MAX_RETRIES`` (the cluster address comes from ``RAY_ADDRESS``), so a
+        report run can be pointed at a cluster without code changes."""
+        changes: dict[str, Any] = {}
+        for name, field_name, kind in (
+            ("MTLIB_RAY_CPUS_PER_TRIAL", "cpus_per_trial", float),
+            ("MTLIB_RAY_GPUS_PER_TRIAL", "gpus_per_trial", float),
+            ("MTLIB_RAY_MAX_RETRIES", "max_retries", int),
+        ):
+            value = os.environ.get(name)
+            if value:
+                try:
+                    changes[field_name] = kind(value)
+                except ValueError:
+                    raise MtlibError(
+                        f"environment variable {name}={value!r}: expected a {kind.__name__}"
+                    ) from None
+        return cls(**changes)
 
 
 def run_grid(
     configs: Sequence[RunConfig],
-    executor: str = "local",
+    executor: str | None = None,
     store: RunStore | None = None,
     progress: bool = True,
+    settings: ExecutorSettings | Mapping[str, Any] | None = None,
 ) -> list[RunResult]:
-    """Train (or reuse) every config; results come back in the order of ``configs``."""
+    """Train (or reuse) every config; results come back in the order of ``configs``.
+
+    ``executor``: "local" or "ray"; None reads ``MTLIB_EXECUTOR`` (default "local").
+    ``store``: the run store (default ``RunStore()`` at ``paths.runs_dir()``).
+    ``settings``: :class:`ExecutorSettings` (or a mapping of its fields) for "ray"; None:
+    :meth:`ExecutorSettings.from_env`.
+    Configs with the same run id are trained once.
+    """
+    executor = executor or os.environ.get("MTLIB_EXECUTOR", "local")
     if executor not in EXECUTORS:
-        raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+        raise MtlibError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    if isinstance(settings, Mapping):
+        settings = ExecutorSettings.from_dict(settings)
     store = store or RunStore()
-    return [store.get_or_run(cfg, progress=progress) for cfg in configs]
+    configs = list(configs)
+    if executor == "ray":
+        return _run_grid_ray(configs, store, progress, settings or ExecutorSettings.from_env())
+    return _run_grid_local(configs, store, progress)
+
+
+# --- local ------------------------------------------------------------------------------
+
+
+def _run_grid_local(configs: list[RunConfig], store: RunStore, progress: bool) -> list[RunResult]:
+    by_id: dict[str, RunResult] = {}
+    bar = tqdm(total=len(configs), desc="trials", unit="trial", disable=not progress)
+    with bar:
+        for cfg in configs:
+            if cfg.run_id not in by_id:
+                by_id[cfg.run_id] = store.get_or_run(cfg, progress=progress)
+            bar.update(1)
+    return [by_id[cfg.run_id] for cfg in configs]
+
+
+# --- ray --------------------------------------------------------------------------------
+
+
+def _run_grid_ray(
+    configs: list[RunConfig], store: RunStore, progress: bool, settings: ExecutorSettings
+) -> list[RunResult]:
+    unique = list({cfg.run_id: cfg for cfg in configs}.values())
+    todo = [cfg for cfg in unique if not store.is_finished(cfg)]
+    root = Path(store.root).resolve()
+
+    if todo:
+        ray = _connect(settings)
+        submit = _trial_submitter(ray, settings, root)
+        refs = {submit(cfg): cfg for cfg in todo}
+        bar = tqdm(
+            total=len(unique), initial=len(unique) - len(todo), desc="trials (ray)",
+            unit="trial", disable=not progress,
+        )
+        failures: list[tuple[RunConfig, BaseException]] = []
+        try:
+            with bar:
+                pending = list(refs)
+                while pending:
+                    ready, pending = ray.wait(pending, num_returns=1)
+                    for ref in ready:
+                        try:
+                            ray.get(ref)
+                        except ray.exceptions.RayError as err:
+                            failures.append((refs[ref], _cause(err)))
+                        bar.update(1)
+        except KeyboardInterrupt:
+            # Stop the cluster's work too; finished and partial trials resume on a rerun.
+            for ref in refs:
+                ray.cancel(ref, force=True)
+            raise
+        if failures:
+            cfg, err = failures[0]
+            raise MtlibError(
+                f"{len(failures)} of {len(todo)} trial(s) failed on Ray; first: run "
+                f"{cfg.run_id} ({cfg.model}): {type(err).__name__}: {err}"
+            ) from err
+
+    results: dict[str, RunResult] = {}
+    for cfg in unique:
+        result = store.load(cfg.run_id)
+        if result is None:
+            raise MtlibError(
+                f"trial {cfg.run_id} finished on a Ray worker but {root / cfg.run_id} is not "
+                "visible here; the run store must be on a filesystem shared by all nodes"
+            )
+        results[cfg.run_id] = result
+    return [results[cfg.run_id] for cfg in configs]
+
+
+def _connect(settings: ExecutorSettings):
+    """Import ray and join (or start) a cluster; reuse this process's session if one exists."""
+    try:
+        import ray
+    except ImportError as err:  # pragma: no cover - ray is a declared dependency
+        raise MtlibError("executor 'ray' needs the ray package (pip install ray)") from err
+    if ray.is_initialized():
+        return ray
+    address = settings.address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, include_dashboard=False)
+    else:
+        ray.init(
+            address="local",
+            num_cpus=settings.num_cpus,
+            num_gpus=settings.num_gpus,
+            include_dashboard=False,
+        )
+    return ray
+
+
+def _trial_submitter(ray, settings: ExecutorSettings, root: Path):
+    """Return ``submit(config) -> ObjectRef`` with resources checked against the cluster."""
+    resources = ray.cluster_resources()
+    cluster_cpus = resources.get("CPU", 0.0)
+    cluster_gpus = resources.get("GPU", 0.0)
+    if settings.cpus_per_trial > cluster_cpus:
+        raise MtlibError(
+            f"cpus_per_trial={settings.cpus_per_trial} exceeds the Ray cluster's "
+            f"{cluster_cpus:g} CPUs"
+        )
+    remote = ray.remote(_ray_trial)
+
+    def submit(cfg: RunConfig):
+        gpus = settings.gpus_per_trial
+        if gpus is None:
+            gpus = DEFAULT_GPU_SHARE.get(cfg.model, 1.0) if cluster_gpus > 0 else 0.0
+        if gpus > cluster_gpus:
+            raise MtlibError(
+                f"gpus_per_trial={gpus} but the Ray cluster has {cluster_gpus:g} GPUs; "
+                "set gpus_per_trial=0 to train on CPUs"
+            )
+        return remote.options(
+            num_cpus=settings.cpus_per_trial,
+            num_gpus=gpus,
+            max_retries=settings.max_retries,
+            retry_exceptions=False,
+            runtime_env=_runtime_env(settings, gpu=gpus > 0),
+            name=f"mtlib-trial-{cfg.run_id}",
+        ).remote(cfg, str(root), settings.cpus_per_trial)
+
+    return submit
+
+
+def _runtime_env(settings: ExecutorSettings, gpu: bool) -> dict[str, Any]:
+    env = dict(settings.runtime_env or {})
+    env_vars = {k: v for k, v in os.environ.items() if k.startswith(_FORWARDED_ENV_PREFIX)}
+    env_vars.pop("MTLIB_EXECUTOR", None)  # a worker never starts a nested grid
+    if not gpu:
+        # A CPU trial must not grab a GPU that Ray has not assigned to it.
+        env_vars["CUDA_VISIBLE_DEVICES"] = ""
+    env_vars.update(env.get("env_vars", {}))
+    env["env_vars"] = env_vars
+    return env
+
+
+def _ray_trial(config: RunConfig, store_root: str, cpus_per_trial: float) -> str:
+    """Body of one Ray task: train ``config`` into the store at ``store_root``; return its id."""
+    import torch
+
+    torch.set_num_threads(max(1, round(cpus_per_trial)))
+    store = RunStore(Path(store_root))
+    hook = _kill_hook(store.run_dir(config))
+    store.get_or_run(config, progress=False, on_epoch_end=hook)
+    return config.run_id
+
+
+def _cause(err: BaseException) -> BaseException:
+    """The exception raised inside the task, if Ray wrapped one."""
+    cause = getattr(err, "cause", None)
+    return cause if isinstance(cause, BaseException) else err
+
+
+def _kill_hook(run_dir: Path):
+    """See ``KILL_HOOK_ENV``: an epoch-end hook for the first attempt only, else None."""
+    marker_dir = os.environ.get(KILL_HOOK_ENV)
+    if not marker_dir:
+        return None
+    marker_dir = Path(marker_dir)
+    marker_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(marker_dir / f"{run_dir.name}.first-attempt", "x") as f:  # exclusive create
+            f.write(f"{os.getpid()}\n")
+    except FileExistsError:
+        return None  # a retry: train normally
+
+    def die_after_checkpoint(epoch: int, row: dict[str, Any]) -> None:
+        # fit calls this after the epoch's last.pt is written. Keep the history as it was at
+        # the moment of death, so a test can check that the retry resumed instead of redoing.
+        history = run_dir / "history.csv"
+        (marker_dir / f"{run_dir.name}.history-at-kill.csv").write_bytes(history.read_bytes())
+        os._exit(1)
+
+    return die_after_checkpoint

@@ -1,0 +1,60 @@
+"""SampleCNN 3^9 (Lee, Park, Kim & Nam 2017, "Sample-level deep convolutional neural
+networks for music auto-tagging using raw waveforms").
+
+For one segment of 59,049 = 3^10 samples (3.69 s at 16 kHz)::
+
+    conv(128, 3, stride 3), norm, ReLU                                  -> [128, 19683]
+    9 x [conv(c, 3, pad 1), norm, ReLU, max-pool 3],
+        c = 128, 128, 256, 256, 256, 256, 256, 256, 512                 -> [512, 1]
+    conv(512, 1), norm, ReLU, dropout, dense n_tags (logits)
+
+About 1.87 M parameters for 50 tags with batch norm. Maps ``[..., 1, 59049]`` to
+``[..., n_tags]``; clip predictions average the sigmoid over the non-overlapping segments of
+a clip (see :mod:`mtlib.data.datasets` and :mod:`mtlib.train`). The sample rate is a data
+parameter: the network is the same at 12 kHz or 16 kHz, only the segment duration changes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from mtlib.models.layers import flatten_units, make_norm
+
+SEGMENT_SAMPLES = 3**10  # 59,049
+BLOCK_CHANNELS = (128, 128, 256, 256, 256, 256, 256, 256, 512)
+
+
+class SampleCNN(nn.Module):
+    """Args: n_tags (outputs), norm (none|batch|layer|group), groups, dropout (p before
+    the output layer)."""
+
+    input_samples = SEGMENT_SAMPLES
+
+    def __init__(
+        self, n_tags: int, norm: str = "batch", groups: int = 8, dropout: float = 0.5
+    ) -> None:
+        super().__init__()
+        self.n_tags = n_tags
+        layers: list[nn.Module] = [
+            nn.Conv1d(1, 128, 3, stride=3),
+            make_norm(norm, 128, groups),
+            nn.ReLU(),
+        ]
+        c_in = 128
+        for c_out in BLOCK_CHANNELS:
+            layers += [
+                nn.Conv1d(c_in, c_out, 3, padding=1),
+                make_norm(norm, c_out, groups),
+                nn.ReLU(),
+                nn.MaxPool1d(3),
+            ]
+            c_in = c_out
+        layers += [nn.Conv1d(c_in, 512, 1), make_norm(norm, 512, groups), nn.ReLU()]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(512, n_tags))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``[..., 1, 59049]`` float samples -> ``[..., n_tags]`` logits."""
+        flat, lead = flatten_units(x, SEGMENT_SAMPLES, "SampleCNN")
+        return self.head(self.features(flat)).reshape(*lead, self.n_tags)

@@ -1,0 +1,83 @@
+"""Make sure a profile's dataset exists: the MTAT-format folder and its prepared caches.
+
+A ``standin`` profile generates its corpus with :func:`mtlib.synth.corpus.synth_mtat` into
+``paths.corpus_dir(data_name)`` the first time (later calls find it and skip); an ``mtat``
+profile reads the real MagnaTagATune at its ``data_root``. Either folder is then decoded by
+:func:`mtlib.data.prepare.prepare_mtat` at every sample rate the report trains at (the
+shallow CNN's and SampleCNN's); that step is idempotent too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from mtlib import paths
+from mtlib.data.mtat import ANNOTATIONS_FILE, STANDIN_MARKER
+from mtlib.errors import DataError
+from mtlib.profiles import MTAT_ROOT_ENV, Profile
+
+
+def sample_rates(profile: Profile) -> list[int]:
+    """Every sample rate (Hz) the report trains at, ascending, without repeats."""
+    return sorted({profile.shallow_sample_rate, profile.samplecnn_sample_rate})
+
+
+def dataset_root(profile: Profile) -> Path:
+    """The MTAT-format folder of ``profile`` (the stand-in's may not exist yet)."""
+    if profile.data_source == "standin":
+        return paths.corpus_dir(profile.data_name)
+    if not profile.data_root:
+        raise DataError(
+            f"profile {profile.name!r} reads real MTAT but has no data root; set data.root in "
+            f"configs/{profile.name}.yaml, the {MTAT_ROOT_ENV} environment variable, or pass "
+            "`mtlib report --data-root DIR`"
+        )
+    return Path(profile.data_root).expanduser()
+
+
+def standin_is_complete(root: Path, profile: Profile) -> bool:
+    """True when ``root`` holds a finished stand-in corpus generated with the profile's settings.
+
+    A finished corpus has its annotations and ``standin_metadata.json``; one generated with
+    another clip count or seed is an error rather than silently reused.
+    """
+    marker = root / STANDIN_MARKER
+    if not (marker.is_file() and (root / ANNOTATIONS_FILE).is_file()):
+        return False
+    try:
+        meta = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise DataError(f"{marker}: expected the stand-in's JSON metadata ({err})") from err
+    for key, wanted in (("clips", profile.data_clips), ("seed", profile.data_seed)):
+        if key in meta and meta[key] != wanted:
+            raise DataError(
+                f"{root}: stand-in corpus was generated with {key}={meta[key]}, profile "
+                f"{profile.name!r} asks for {key}={wanted}; delete the folder to regenerate it"
+            )
+    return True
+
+
+def ensure_dataset(profile: Profile, progress: bool = True, workers: int | None = None) -> str:
+    """Generate (stand-in) or locate (MTAT) the corpus and prepare it at every sample rate.
+
+    Returns the dataset name (``RunConfig.dataset``): the prepared caches are
+    ``paths.prepared_dir(name, sr)`` for each ``sr`` in :func:`sample_rates`. A second call
+    with the same profile does no work beyond checking what exists.
+    """
+    root = dataset_root(profile)
+    if profile.data_source == "standin" and not standin_is_complete(root, profile):
+        from mtlib.synth.corpus import synth_mtat  # deferred: the renderer is heavy to import
+
+        start = time.perf_counter()
+        synth_mtat(root, clips=profile.data_clips, seed=profile.data_seed, workers=workers,
+                   progress=progress)
+        if progress:
+            print(f"stand-in corpus {root}: {time.perf_counter() - start:.0f} s")
+    from mtlib.data.prepare import prepare_mtat  # deferred: pulls in torchaudio
+
+    for sample_rate in sample_rates(profile):
+        prepare_mtat(root, sample_rate, dataset=profile.data_name, workers=workers,
+                     progress=progress)
+    return profile.data_name

@@ -1,0 +1,319 @@
+"""``mtlib report``: build the whole reproducibility report for one profile.
+
+1. Ensure the profile's dataset (:func:`mtlib.pipeline.ensure_dataset`).
+2. Execute ``notebooks/NN_*.ipynb`` in order with papermill (kernel ``python3``) into
+   ``results/executed/NN_slug.ipynb``. Each notebook gets the profile name (``profile``)
+   and those flattened profile values that its ``parameters`` cell declares.
+3. Render every executed notebook to ``results/report/NN_slug.html`` and write
+   ``results/report/index.html`` linking the notebooks, figures and tables.
+4. Record wall times in ``results/report/timings.json``.
+
+A notebook executes into a temporary file that is renamed when it succeeds. A failing
+notebook stops the run with one message naming it and the failing cell's error; its partial
+output is kept as ``results/executed/NN_slug.failed.ipynb`` and everything that finished
+before it stays. Training is cached in the run store, so a rerun retrains nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from mtlib import paths
+from mtlib.errors import MtlibError
+from mtlib.io import atomic_write_json, atomic_write_text
+from mtlib.profiles import Profile, available, load_profile
+from mtlib.tagging import LAST_REPORT_ARTIFACT
+
+KERNEL = "python3"
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+TIMINGS_FILE = "timings.json"
+
+
+class NotebookFailed(MtlibError):
+    """A notebook raised; the message names it, the cell and the error."""
+
+
+@dataclass
+class ReportResult:
+    profile: str
+    seconds: dict[str, float] = field(default_factory=dict)  # slug -> wall time
+    dataset_seconds: float = 0.0
+
+
+# --- notebooks --------------------------------------------------------------------------
+
+
+def notebooks(folder: Path | None = None) -> list[Path]:
+    """The report's notebooks ``NN_slug.ipynb``, in order."""
+    folder = folder or paths.notebooks_dir()
+    found = sorted(folder.glob(NOTEBOOK_GLOB))
+    if not found:
+        raise MtlibError(f"{folder}: no notebooks named NN_slug.ipynb")
+    return found
+
+
+def select(found: Sequence[Path], only: Sequence[str] | None) -> list[Path]:
+    """Keep the notebooks named by ``only`` (``"03"`` or ``"03_length_stride_table"``)."""
+    if not only:
+        return list(found)
+    chosen = []
+    for want in only:
+        match = [p for p in found if p.stem == want or p.stem[:2] == want.zfill(2)]
+        if not match:
+            valid = ", ".join(p.stem for p in found)
+            raise MtlibError(f"no notebook {want!r}; valid: {valid}")
+        chosen += [p for p in match if p not in chosen]
+    return sorted(chosen)
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names assigned in the notebook's ``parameters`` cell."""
+    import papermill
+
+    return set(papermill.inspect_notebook(str(notebook)))
+
+
+def parameters_for(notebook: Path, profile: Profile) -> dict:
+    """The profile's flat values that ``notebook`` declares, plus the profile name."""
+    declared = declared_parameters(notebook)
+    params = profile.parameters()
+    return {k: v for k, v in params.items() if k in declared or k == "profile"}
+
+
+def executed_path(notebook: Path) -> Path:
+    return paths.executed_dir() / notebook.name
+
+
+def failed_path(notebook: Path) -> Path:
+    return paths.executed_dir() / f"{notebook.stem}.failed.ipynb"
+
+
+def html_path(notebook: Path) -> Path:
+    return paths.report_dir() / f"{notebook.stem}.html"
+
+
+def execute(notebook: Path, params: dict, kernel: str = KERNEL, progress: bool = True) -> float:
+    """Run ``notebook`` with papermill; return its wall time in seconds.
+
+    Raises :class:`NotebookFailed` with the notebook, cell and error in one line.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    out = executed_path(notebook)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    failed_path(notebook).unlink(missing_ok=True)
+    # papermill saves after every cell; the final name appears only when all cells succeeded.
+    running = out.with_name(f".{notebook.stem}.running.ipynb")
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(running), parameters=params, kernel_name=kernel,
+            cwd=str(notebook.parent), progress_bar=progress,
+        )
+    except PapermillExecutionError as err:
+        _keep_failed(notebook, running)
+        raise NotebookFailed(
+            f"notebook {notebook.stem} failed in cell {err.exec_count}: "
+            f"{err.ename}: {_first_line(err.evalue)} (partial output: {failed_path(notebook)})"
+        ) from None
+    except Exception as err:  # noqa: BLE001 - kernel death, timeouts, bad notebook JSON
+        _keep_failed(notebook, running)
+        raise NotebookFailed(
+            f"notebook {notebook.stem} could not run: {type(err).__name__}: "
+            f"{_first_line(str(err))}"
+        ) from None
+    os.replace(running, out)
+    return time.perf_counter() - start
+
+
+def _keep_failed(notebook: Path, running: Path) -> None:
+    if running.exists():
+        os.replace(running, failed_path(notebook))
+    # An older successful copy would otherwise pass for the result of this run.
+    executed_path(notebook).unlink(missing_ok=True)
+    html_path(notebook).unlink(missing_ok=True)
+
+
+def _first_line(text: str) -> str:
+    lines = [ln for ln in str(text).strip().splitlines() if ln.strip()]
+    if not lines:
+        return "(no message)"
+    return lines[0] + (" ..." if len(lines) > 1 else "")
+
+
+# --- rendering --------------------------------------------------------------------------
+
+
+def render_html(executed: Path, out: Path) -> None:
+    """Executed notebook -> standalone HTML (nbconvert's HTMLExporter)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(executed), as_version=4)
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    atomic_write_text(out, body)
+
+
+def write_index(profile: str, timings: dict) -> Path:
+    """``results/report/index.html``: every notebook, figure and table, with wall times."""
+    report = paths.report_dir()
+
+    def rel(p: Path) -> str:
+        return html.escape(os.path.relpath(p, report))
+
+    items = []
+    for slug, t in sorted(timings.get("notebooks", {}).items()):
+        page = report / f"{slug}.html"
+        if t["status"] == "finished" and page.is_file():
+            link = f'<a href="{rel(page)}">{html.escape(slug)}</a>'
+        else:
+            partial = rel(paths.executed_dir() / f"{slug}.failed.ipynb")
+            link = f"{html.escape(slug)} (failed; partial output {partial})"
+        items.append(f"<li>{link}: {t['status']}, {t['seconds']:.0f} s</li>")
+    figures = sorted(paths.figures_dir().glob("*.png"))
+    figure_items = [
+        f'<figure><a href="{rel(p)}"><img src="{rel(p)}" alt="{html.escape(p.stem)}" '
+        f'width="480"></a><figcaption>{html.escape(p.stem)} '
+        f'(<a href="{rel(p.with_suffix(".pdf"))}">PDF</a>)</figcaption></figure>'
+        for p in figures
+    ]
+    tables = sorted(paths.tables_dir().glob("*.csv"))
+    table_items = [
+        f'<li>{html.escape(p.stem)}: <a href="{rel(p)}">CSV</a>, '
+        f'<a href="{rel(p.with_suffix(".md"))}">Markdown</a></li>'
+        for p in tables
+    ]
+    total = sum(t["seconds"] for t in timings.get("notebooks", {}).values())
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>mtlib report: profile {html.escape(profile)}</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
+figure{{display:inline-block;margin:0.5em}}</style></head>
+<body>
+<h1>Digging Deeper into Automatic Music Tagging: reproduction (profile {html.escape(profile)})</h1>
+<h2>Notebooks</h2>
+<p>Dataset step {timings.get('dataset_seconds', 0):.0f} s; notebooks {total:.0f} s.</p>
+<ol>{''.join(items)}</ol>
+<h2>Figures</h2>
+{''.join(figure_items) or '<p>none</p>'}
+<h2>Tables</h2>
+<ul>{''.join(table_items) or '<li>none</li>'}</ul>
+</body></html>
+"""
+    out = report / "index.html"
+    atomic_write_text(out, page)
+    return out
+
+
+def _load_timings(profile: str) -> dict:
+    path = paths.report_dir() / TIMINGS_FILE
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        old = {}
+    # Timings of another profile do not describe this report.
+    if old.get("profile") != profile:
+        old = {"profile": profile, "notebooks": {}}
+    return old
+
+
+def _write_last_report(profile: str) -> None:
+    from mtlib.experiments import best_shallow_run_id
+
+    try:
+        best = best_shallow_run_id(profile)
+    except MtlibError:
+        return  # the shallow notebooks were not run: nothing to name
+    atomic_write_json(paths.artifacts_dir() / LAST_REPORT_ARTIFACT,
+                      {"profile": profile, "best_shallow_run_id": best})
+
+
+# --- the runner -------------------------------------------------------------------------
+
+
+def run_report(
+    profile: str | Profile,
+    only: Sequence[str] | None = None,
+    executor: str | None = None,
+    data_root: str | None = None,
+    progress: bool = True,
+    notebooks_dir: Path | None = None,
+    kernel: str = KERNEL,
+) -> ReportResult:
+    """Build the report (see the module docstring); returns the wall times."""
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile, data_root=data_root)
+    if executor:
+        profile = profile.replace(executor=executor)
+    todo = select(notebooks(notebooks_dir), only)
+    timings = _load_timings(profile.name)
+    result = ReportResult(profile.name)
+
+    from mtlib.pipeline import ensure_dataset
+
+    start = time.perf_counter()
+    ensure_dataset(profile, progress=progress)
+    result.dataset_seconds = timings["dataset_seconds"] = time.perf_counter() - start
+    timings["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+    def record(nb: Path, seconds: float, status: str) -> None:
+        timings["notebooks"][nb.stem] = {"seconds": round(seconds, 2), "status": status}
+        timings["total_seconds"] = round(
+            timings["dataset_seconds"] + sum(t["seconds"] for t in timings["notebooks"].values()),
+            2)
+        atomic_write_json(paths.report_dir() / TIMINGS_FILE, timings)
+
+    try:
+        for i, nb in enumerate(todo, 1):
+            if progress:
+                print(f"[{i}/{len(todo)}] {nb.stem}", flush=True)
+            nb_start = time.perf_counter()
+            try:
+                seconds = execute(nb, parameters_for(nb, profile), kernel, progress)
+            except NotebookFailed:
+                record(nb, time.perf_counter() - nb_start, "failed")
+                raise
+            render_html(executed_path(nb), html_path(nb))
+            record(nb, seconds, "finished")
+            result.seconds[nb.stem] = seconds
+            if progress:
+                print(f"[{i}/{len(todo)}] {nb.stem}: {seconds:.1f} s", flush=True)
+    finally:
+        write_index(profile.name, timings)
+        _write_last_report(profile.name)
+    return result
+
+
+def add_command(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "report", help="execute the notebooks for a profile and render the HTML report",
+        description="Ensure the dataset, execute notebooks/NN_*.ipynb with papermill into "
+        "results/executed/, render results/report/index.html, record results/report/"
+        "timings.json. Reruns reuse the run store.",
+    )
+    p.add_argument("--profile", default="quick",
+                   help=f"profile in configs/ (one of: {', '.join(available())}; default quick)")
+    p.add_argument("--only", nargs="+", metavar="NN",
+                   help="run only these notebooks (numbers like 03, or full names)")
+    p.add_argument("--executor", help="where trial grids run (local | ray); overrides the profile")
+    p.add_argument("--data-root", help="real MTAT folder (profile full); overrides "
+                   "MTLIB_MTAT_ROOT and the profile's data.root")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args: argparse.Namespace) -> int:
+    result = run_report(args.profile, only=args.only, executor=args.executor,
+                        data_root=args.data_root, progress=not args.no_progress)
+    total = result.dataset_seconds + sum(result.seconds.values())
+    print(f"report for profile {result.profile}: {len(result.seconds)} notebook(s), "
+          f"{total:.0f} s; open {paths.report_dir() / 'index.html'}")
+    return 0

@@ -1,0 +1,138 @@
+"""Models: shapes, parameter counts against hand arithmetic, Table I configs, registry."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from mtlib.config import MODELS, ConfigError, RunConfig
+from mtlib.models import DielemanCNN, SampleCNN, build_model, count_parameters, model_names
+from mtlib.models.dieleman import dense_input_frames, n_frames, usable_mel_bands
+
+SUBCLIP_12K = 34_950  # 2.9125 s at 12 kHz: 349,500 // 10
+CLIP_12K = 349_500
+TABLE_I = [(1024, 1024), (1024, 512), (512, 512), (512, 256), (256, 256), (256, 128), (128, 128)]
+
+
+def test_registry_matches_config_and_rejects_unknown_names():
+    assert set(model_names()) == set(MODELS)
+    cfg = RunConfig()
+    object.__setattr__(cfg, "model", "resnet")  # bypass RunConfig's own validation
+    with pytest.raises(ConfigError, match="dieleman, samplecnn"):
+        build_model(cfg, 50, CLIP_12K)
+    with pytest.raises(ConfigError, match="valid: dieleman, samplecnn"):
+        RunConfig(model="resnet")
+
+
+def test_dieleman_frame_arithmetic():
+    # (34950 - 256) // 256 + 1 = 135 + 1 = 136 frames -> ceil(136/4) = 34 -> ceil(34/4) = 9
+    assert n_frames(SUBCLIP_12K, 256, 256) == 136
+    assert dense_input_frames(SUBCLIP_12K, 256, 256) == 9
+    # 1024/1024: (34950 - 1024) // 1024 + 1 = 34 frames -> 9 -> 3 (valid convs would fail here)
+    assert n_frames(SUBCLIP_12K, 1024, 1024) == 34
+    assert dense_input_frames(SUBCLIP_12K, 1024, 1024) == 3
+    # 128/128: (34950 - 128) // 128 + 1 = 273 -> 69 -> 18
+    assert dense_input_frames(SUBCLIP_12K, 128, 128) == 18
+    with pytest.raises(ConfigError, match="shorter than the filter length"):
+        n_frames(100, 256, 256)
+
+
+def test_dieleman_parameter_count_by_hand():
+    model = build_model(RunConfig(length=256, stride=256, filters=32), 50, CLIP_12K)
+    strided = 1 * 32 * 256 + 32  # 8,224: weights F x 1 x L + bias
+    conv8 = 32 * 32 * 8 + 32  # 8,224 each, two of them
+    dense = (32 * 9) * 100 + 100  # 28,900: 32 channels x 9 frames in, 100 out
+    out = 100 * 50 + 50  # 5,050
+    assert count_parameters(model) == strided + 2 * conv8 + dense + out == 58_622
+
+    big = build_model(RunConfig(length=1024, stride=1024), 50, CLIP_12K)
+    assert count_parameters(big) == (1024 * 32 + 32) + 2 * conv8 + (32 * 3 * 100 + 100) + out
+
+    # batch norm adds scale + shift per channel: after the strided conv, both length-8
+    # convs and the 100-unit dense layer, never after the output layer.
+    bn = build_model(RunConfig(norm="batch"), 50, CLIP_12K)
+    assert count_parameters(bn) == 58_622 + 2 * (32 + 32 + 32 + 100)
+
+
+def test_dieleman_shapes_and_output_layer_has_no_norm():
+    model = build_model(RunConfig(norm="group", groups=8), 7, CLIP_12K)
+    x = torch.randn(2, 10, 1, SUBCLIP_12K)
+    assert model(x).shape == (2, 10, 7)
+    assert model(x[0]).shape == (10, 7)
+    assert isinstance(model.head[-1], nn.Linear) and model.head[-1].out_features == 7
+    # 8 groups do not divide the 100-unit dense layer: gcd(8, 100) = 4 groups there.
+    dense_norm = model.head[3]
+    assert isinstance(dense_norm, nn.GroupNorm) and dense_norm.num_groups == 4
+    assert model.conv[0][2].num_groups == 8
+    with pytest.raises(ValueError, match=r"\[\.\.\., 1, 34950\]"):
+        model(torch.randn(2, 10, 1, 1000))
+
+
+@pytest.mark.parametrize("length,stride", TABLE_I)
+def test_table_i_configs_forward_and_train_step(length, stride):
+    torch.manual_seed(0)
+    model = build_model(RunConfig(length=length, stride=stride), 50, CLIP_12K)
+    x = torch.randn(2, 10, 1, SUBCLIP_12K) * 0.1
+    y = (torch.rand(2, 50) < 0.2).float()
+    logits = model(x)
+    assert logits.shape == (2, 10, 50)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss = nn.functional.binary_cross_entropy_with_logits(logits, y[:, None].expand_as(logits))
+    loss.backward()
+    opt.step()
+    assert torch.isfinite(loss)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("length,stride", [(1024, 512), (128, 128)])
+def test_logmel_frontend(length, stride):
+    model = build_model(RunConfig(frontend="logmel", length=length, stride=stride), 5, CLIP_12K)
+    assert model(torch.randn(1, 10, 1, SUBCLIP_12K) * 0.1).shape == (1, 10, 5)
+    mel = model.frontend[0]
+    # the 1x1 conv replaces the strided conv: n_mels -> F weights + bias
+    assert count_parameters(model.frontend) == mel.n_mels * 32 + 32
+
+
+def test_mel_bands_are_capped_for_short_windows():
+    assert usable_mel_bands(1024, 12000, 128) == 128
+    assert usable_mel_bands(128, 12000, 128) < 65  # 65 FFT bins cannot hold 128 bands
+
+
+def test_samplecnn_parameter_count_by_hand():
+    model = build_model(RunConfig(model="samplecnn", sample_rate=16000), 50, 466_000)
+    assert isinstance(model, SampleCNN)
+    first = 3 * 1 * 128 + 128  # 512: conv(128, 3, stride 3)
+    blocks = (
+        2 * (3 * 128 * 128 + 128)  # 98,560: two 128 -> 128 blocks
+        + (3 * 128 * 256 + 256)  # 98,560: 128 -> 256
+        + 5 * (3 * 256 * 256 + 256)  # 984,320: five 256 -> 256
+        + (3 * 256 * 512 + 512)  # 393,728: 256 -> 512
+    )
+    last = 512 * 512 + 512  # 262,656: conv(512, 1)
+    dense = 512 * 50 + 50  # 25,650
+    bn = 2 * (128 + 128 + 128 + 256 * 6 + 512 + 512)  # 5,888: scale + shift per channel
+    assert count_parameters(model) == first + blocks + last + dense + bn == 1_869_874
+
+
+def test_samplecnn_shapes_defaults_and_errors():
+    cfg = RunConfig(model="samplecnn")
+    assert (cfg.model_norm, cfg.model_dropout) == ("batch", 0.5)
+    # replace() from a Dieleman config still picks up SampleCNN's defaults
+    assert RunConfig().replace(model="samplecnn").model_norm == "batch"
+    assert RunConfig(model="samplecnn", norm="group", dropout=0.2).model_norm == "group"
+    torch.manual_seed(0)
+    model = build_model(cfg.replace(norm="group"), 3, 2 * 59_049).eval()
+    with torch.no_grad():
+        out = model(torch.randn(2, 2, 1, 59_049) * 0.1)
+    assert out.shape == (2, 2, 3)
+    with pytest.raises(ConfigError, match="59049"):
+        build_model(cfg, 3, 50_000)
+    with pytest.raises(ConfigError, match="only for model 'dieleman'"):
+        RunConfig(model="samplecnn", frontend="logmel")
+
+
+def test_direct_construction_matches_builder():
+    a = DielemanCNN(n_tags=4, input_samples=2560, length=256, stride=256)
+    b = build_model(RunConfig(), 4, 25_600)
+    assert count_parameters(a) == count_parameters(b)

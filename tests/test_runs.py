@@ -1,0 +1,194 @@
+"""Run store: files, reuse, resume equals uninterrupted, failures, locking, results frame."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers_train import write_learnable_cache
+
+import mtlib.train
+from mtlib.config import RunConfig
+from mtlib.runs import HISTORY_COLUMNS, RunStore, read_status, results_frame, run_lock
+from mtlib.train import TrainingDiverged
+
+# dropout + plateau + momentum exercise every piece of state a resume must restore
+CFG = RunConfig(dataset="runs", epochs=4, lr=0.1, batch_clips=8, norm="batch", dropout=0.3,
+                plateau=True, train_eval_clips=16)
+FILES = {"config.json", "status.json", "history.csv", "metrics.json", "predictions.npz",
+         "best.pt", "last.pt"}
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def cache():
+    return write_learnable_cache("runs", 12000, clip_samples=25_600, clips_per_folder=6)
+
+
+def _crash_after(epoch_to_crash: int, seen: list[int]):
+    def hook(epoch, row):
+        seen.append(epoch)
+        if epoch == epoch_to_crash:
+            raise Crash(f"simulated kill after epoch {epoch}")
+
+    return hook
+
+
+def test_finished_run_has_all_files_and_is_reused(tmp_path, monkeypatch):
+    store = RunStore(tmp_path / "runs")
+    result = store.get_or_run(CFG, progress=False)
+    run_dir = tmp_path / "runs" / CFG.run_id
+    assert result.run_dir == run_dir and FILES <= {p.name for p in run_dir.iterdir()}
+    assert read_status(run_dir)["status"] == "finished" and store.is_finished(CFG)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for key in ("test_roc_auc", "test_pr_auc", "val_roc_auc", "best_epoch", "per_tag",
+                "excluded_tags", "seed", "device", "versions", "train_seconds", "epochs_run"):
+        assert key in metrics
+    assert set(metrics["per_tag"]["low"]) >= {"roc_auc", "pr_auc", "n_train_pos"}
+    assert set(metrics["versions"]) >= {"python", "torch", "mtlib"}
+    assert list(pd.read_csv(run_dir / "history.csv").columns) == HISTORY_COLUMNS
+    assert RunConfig.from_dict(json.loads((run_dir / "config.json").read_text())) == CFG
+
+    # a finished config is returned from disk without training
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run must not be trained again")
+
+    monkeypatch.setattr(mtlib.train, "fit", no_training)
+    again = RunStore(tmp_path / "runs").get_or_run(CFG, progress=False)
+    assert again.metrics == result.metrics
+    assert again.history.equals(result.history)
+    ids, y_true, y_score, tags = again.predictions()
+    np.testing.assert_array_equal(y_score, result.predictions()[2])
+    assert tags == ["low", "mid", "high", "top"] and len(ids) == len(y_true) == 18
+
+
+def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
+    whole = RunStore(tmp_path / "a").get_or_run(CFG, progress=False)
+
+    store = RunStore(tmp_path / "b")
+    seen: list[int] = []
+    with pytest.raises(Crash):
+        store.get_or_run(CFG, progress=False, on_epoch_end=_crash_after(2, seen))
+    assert seen == [1, 2] and not store.is_finished(CFG) and store.load(CFG.run_id) is None
+    status = store.status(CFG)
+    assert status["status"] == "failed" and "simulated kill" in status["error"]
+    assert not (store.run_dir(CFG) / "metrics.json").exists()
+
+    resumed_epochs: list[int] = []
+    resumed = store.get_or_run(CFG, progress=False, on_epoch_end=_crash_after(-1, resumed_epochs))
+    assert resumed_epochs == [3, 4]  # epochs 1-2 came from last.pt
+    cols = [c for c in HISTORY_COLUMNS if c != "seconds"]
+    pd.testing.assert_frame_equal(resumed.history[cols], whole.history[cols])
+    np.testing.assert_array_equal(resumed.predictions()[2], whole.predictions()[2])
+    for key in ("test_roc_auc", "test_pr_auc", "val_roc_auc", "best_epoch", "per_tag"):
+        assert resumed.metrics[key] == whole.metrics[key]
+
+
+def test_failed_runs_do_not_poison_the_store(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    diverging = CFG.replace(lr=1e10, norm="none", dropout=0.0, epochs=2)
+    with pytest.raises(TrainingDiverged):
+        store.get_or_run(diverging, progress=False)
+    status = store.status(diverging)
+    assert status["status"] == "failed" and status["error"].startswith("TrainingDiverged")
+    assert store.load(diverging.run_id) is None and not store.is_finished(diverging)
+    # asking again retries (and fails again, still not "finished")
+    with pytest.raises(TrainingDiverged):
+        store.get_or_run(diverging, progress=False)
+    # other runs in the same store are unaffected
+    ok = store.get_or_run(CFG.replace(epochs=1), progress=False)
+    assert np.isfinite(ok.metrics["test_roc_auc"])
+    assert [r.run_id for r in store.finished()] == [ok.run_id]
+
+    # an injected failure after epoch 1 is retried (resuming from last.pt) and then succeeds
+    flaky = CFG.replace(epochs=2, seed=7)
+    with pytest.raises(Crash):
+        store.get_or_run(flaky, progress=False, on_epoch_end=_crash_after(1, []))
+    assert store.get_or_run(flaky, progress=False).metrics["epochs_run"] == 2
+
+
+def test_crash_while_finishing_never_looks_finished(tmp_path, monkeypatch):
+    store = RunStore(tmp_path / "runs")
+    cfg = CFG.replace(epochs=1)
+    real = mtlib.train.write_json
+
+    def failing_write_json(path, obj):
+        if path.name == "metrics.json":
+            raise OSError("disk full")
+        return real(path, obj)
+
+    monkeypatch.setattr(mtlib.train, "write_json", failing_write_json)
+    with pytest.raises(OSError, match="disk full"):
+        store.get_or_run(cfg, progress=False)
+    assert not store.is_finished(cfg) and store.status(cfg)["status"] == "failed"
+    monkeypatch.setattr(mtlib.train, "write_json", real)
+    assert store.get_or_run(cfg, progress=False).metrics["epochs_run"] == 1
+
+
+def _spawn(code: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)], env=dict(os.environ),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_run_lock_excludes_other_processes(tmp_path):
+    run_dir = tmp_path / "locked"
+    holder = _spawn(f"""
+        import time
+        from pathlib import Path
+        from mtlib.runs import run_lock
+        with run_lock(Path({str(run_dir)!r})):
+            print("held", flush=True)
+            time.sleep(1.5)
+    """)
+    assert holder.stdout.readline().strip() == "held"
+    start = time.monotonic()
+    with run_lock(run_dir):
+        waited = time.monotonic() - start
+    holder.wait(timeout=30)
+    assert waited > 0.5
+
+
+def test_two_processes_train_the_same_run_once(tmp_path):
+    root = tmp_path / "shared"
+    log = tmp_path / "epochs.log"
+    code = f"""
+        import os
+        from mtlib.config import RunConfig
+        from mtlib.runs import RunStore
+        cfg = RunConfig.from_dict({CFG.replace(epochs=2).to_dict()!r})
+        def hook(epoch, row):
+            with open({str(log)!r}, "a") as f:
+                f.write(f"{{os.getpid()}} {{epoch}}\\n")
+        r = RunStore({str(root)!r}).get_or_run(cfg, progress=False, on_epoch_end=hook)
+        print(repr(r.metrics["test_roc_auc"]))
+    """
+    procs = [_spawn(code) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    assert outs[0][0] == outs[1][0]
+    lines = log.read_text().split()
+    assert len(lines) == 4 and len(set(lines[0::2])) == 1  # 2 epochs, one process
+
+
+def test_results_frame(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    results = [store.get_or_run(CFG.replace(epochs=1, seed=s), progress=False) for s in (0, 1)]
+    frame = results_frame(results)
+    assert list(frame["run_id"]) == [r.run_id for r in results]
+    assert list(frame["seed"]) == [0, 1]
+    for col in ("model", "length", "lr", "test_roc_auc", "test_pr_auc", "val_roc_auc",
+                "best_epoch", "train_seconds", "model_norm"):
+        assert col in frame.columns
+    assert frame["test_roc_auc"].tolist() == [r.metrics["test_roc_auc"] for r in results]

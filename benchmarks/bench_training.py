@@ -7,22 +7,27 @@ runs on synthetic input of the real shapes, no data loading:
   = 100 subclips of 34,950 samples (2.9 s at 12 kHz). Figure: subclips/s.
 - SampleCNN 3^9 (batch norm): batches of 16 segments of 59,049 samples. Figure: segments/s.
 
-Also measured:
+Figures per model (under ``best`` and ``median``, see below):
 
-- ``*.eval_units_per_s``: forward only in eval mode (how validation runs).
-- FLOPs of one step, counted by ``torch.utils.flop_counter.FlopCounterMode`` (convolutions
-  and matmuls, forward + backward), so ``achieved_gflops = flops x steps / seconds`` and
-  ``fraction_of_peak`` = that / the measured peak.
-- Peak: a large square matmul timed in the same run: fp32 on CPU; on CUDA fp32 (TF32 off) and
-  bf16 (used as the reference for the ``amp`` variants).
-- ``*.loading_units_per_s``: batches cut by :mod:`mtlib.data.datasets` (SubclipDataset /
+- ``train_units_per_s``: training throughput; ``eval_units_per_s``: forward only in eval
+  mode under ``no_grad`` (how validation runs).
+- ``achieved_gflops`` and ``fraction_of_peak``: FLOPs of one step counted by
+  ``torch.utils.flop_counter.FlopCounterMode`` (convolutions and matmuls, forward +
+  backward) divided by the step time, and that over the machine's measured peak: a large
+  square matmul timed in the same run (fp32 on CPU; on CUDA fp32 with TF32 off, and bf16 as
+  the reference for the bf16-autocast variants), measured before and after the models, the
+  faster kept.
+- ``loading_units_per_s``: batches cut by :mod:`mtlib.data.datasets` (SubclipDataset /
   SegmentDataset crops, clip-scope min-max normalisation) from an int16 memmap in the page
-  cache, onto the same device; ``loading_ratio`` = loading rate / training rate (target >= 10).
-- ``epoch_estimate_s``: one epoch of 750 training clips (Dieleman at 12 kHz, SampleCNN at
-  16 kHz: one crop per clip), plus validation of 62 clips and the train-AUC subset of 200
-  clips at the eval rate (Dieleman 10 subclips per clip, SampleCNN 7 segments per clip).
+  cache onto the same device; ``loading_ratio`` = loading rate / training rate (target >= 10).
+- ``epoch_estimate_s``: one epoch of 750 training clips (Dieleman at 12 kHz; SampleCNN at
+  16 kHz, one crop per clip) plus scoring 62 validation clips and the 200-clip train-AUC
+  subset at the eval rate (Dieleman 10 subclips per clip, SampleCNN 7 segments per clip).
 
-Run: ``python benchmarks/bench_training.py [--device cpu|cuda] [--steps 5]``. Writes
+``best`` uses the fastest timed call, ``median`` the median one: on a shared machine the best
+is the closer estimate of the uncontended cost, the median of what a run will see.
+
+Run: ``python benchmarks/bench_training.py [--device cpu|cuda] [--budget 5]``. Writes
 ``results/bench/training.json`` and prints a Markdown table.
 """
 
@@ -62,18 +67,21 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timed(fn: Callable[[], Any], device: torch.device, repeats: int, warmup: int = 1) -> float:
-    """Median seconds of ``fn`` over ``repeats`` calls (after ``warmup`` untimed calls)."""
+def _timed(fn: Callable[[], Any], device: torch.device, repeats: int, warmup: int = 1,
+           budget_s: float = 0.0) -> tuple[float, float]:
+    """(median, minimum) seconds of ``fn`` over at least ``repeats`` calls, continuing until
+    ``budget_s`` seconds of timed calls (after ``warmup`` untimed calls). On a shared machine
+    the minimum is the better estimate of the uncontended cost."""
     for _ in range(warmup):
         fn()
     _sync(device)
-    times = []
-    for _ in range(repeats):
+    times: list[float] = []
+    while len(times) < repeats or sum(times) < budget_s:
         start = time.perf_counter()
         fn()
         _sync(device)
         times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return float(np.median(times)), float(np.min(times))
 
 
 def matmul_peak(device: torch.device, dtype: torch.dtype) -> float:
@@ -82,8 +90,8 @@ def matmul_peak(device: torch.device, dtype: torch.dtype) -> float:
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
     repeats = 10 if device.type == "cuda" else 5
-    seconds = _timed(lambda: a @ b, device, repeats, warmup=2)
-    return 2 * n**3 / seconds
+    _, best = _timed(lambda: a @ b, device, repeats, warmup=2, budget_s=2.0)
+    return 2 * n**3 / best  # the peak: the fastest run
 
 
 def _inputs(case: dict, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, int]:
@@ -118,8 +126,8 @@ def eval_flops(model: nn.Module, x: torch.Tensor) -> int:
     return int(counter.get_total_flops())
 
 
-def loading_rate(case: dict, device: torch.device, batches: int = 20) -> float:
-    """Units/s that the dataset views cut from a page-cached int16 memmap onto ``device``."""
+def loading_rate(case: dict, device: torch.device, budget_s: float) -> tuple[float, float]:
+    """(median, best) units/s that the dataset views cut from a page-cached int16 memmap."""
     n_clips, clip = 48, case["clip_samples"]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "audio.npy"
@@ -135,10 +143,12 @@ def loading_rate(case: dict, device: torch.device, batches: int = 20) -> float:
         else:
             view = SegmentDataset(src, labels, np.arange(n_clips), norm, train=True)
         rng = np.random.default_rng(1)
-        picks = [rng.choice(n_clips, case["batch"], replace=False) for _ in range(batches + 2)]
-        it = iter(picks)
-        seconds = _timed(lambda: view.batch(next(it), epoch=1), device, batches, warmup=2)
-    return case["batch"] * view_units(case, train=True) / seconds
+        median, best = _timed(
+            lambda: view.batch(rng.choice(n_clips, case["batch"], replace=False), epoch=1),
+            device, 10, warmup=2, budget_s=budget_s,
+        )
+    units = case["batch"] * view_units(case, train=True)
+    return units / median, units / best
 
 
 def view_units(case: dict, train: bool) -> int:
@@ -148,7 +158,7 @@ def view_units(case: dict, train: bool) -> int:
 
 
 def bench_case(name: str, case: dict, device: torch.device, steps: int, amp: bool,
-               peak: float) -> dict[str, Any]:
+               budget_s: float) -> dict[str, Any]:
     torch.manual_seed(0)
     model = build_model(case["config"], N_TAGS, case["clip_samples"]).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -165,40 +175,49 @@ def bench_case(name: str, case: dict, device: torch.device, steps: int, amp: boo
         opt.step()
 
     model.train()
-    seconds = _timed(train_step, device, steps, warmup=2)
-    train_rate = units / seconds
+    t_med, t_best = _timed(train_step, device, steps, warmup=2, budget_s=budget_s)
 
     model.eval()
     xe = x[: max(1, len(x) // 2)]
     eval_units = units * len(xe) // len(x)
-    e_flops = eval_flops(model, xe)
 
     def eval_step() -> None:
         with torch.no_grad(), autocast:
             model(xe)
 
-    e_seconds = _timed(eval_step, device, steps, warmup=1)
-    eval_rate = eval_units / e_seconds
-    load = loading_rate(case, device)
+    e_med, e_best = _timed(eval_step, device, steps, warmup=1, budget_s=budget_s / 2)
+    load_med, load_best = loading_rate(case, device, budget_s / 4)
     train_units = EPOCH_TRAIN_CLIPS * view_units(case, train=True)
     eval_units_epoch = EPOCH_EVAL_CLIPS * view_units(case, train=False)
-    unit = "subclips" if case["config"].model == "dieleman" else "segments"
-    return {
-        "unit": unit,
+    rates = {
+        "median": (units / t_med, eval_units / e_med, load_med),
+        "best": (units / t_best, eval_units / e_best, load_best),
+    }
+    out: dict[str, Any] = {
+        "unit": "subclips" if case["config"].model == "dieleman" else "segments",
         "params": count_parameters(model),
         "batch_units": units,
         "amp_bf16": amp,
-        "train_units_per_s": train_rate,
-        "eval_units_per_s": eval_rate,
+        "peak_kind": "bf16" if amp else "fp32",
         "step_gflop": flops / 1e9,
-        "achieved_gflops": flops / seconds / 1e9,
-        "eval_achieved_gflops": e_flops / e_seconds / 1e9,
-        "fraction_of_peak": flops / seconds / peak,
-        "loading_units_per_s": load,
-        "loading_ratio": load / train_rate,
-        "epoch_estimate_s": train_units / train_rate + eval_units_epoch / eval_rate,
-        "sample_rate": case["sample_rate"],
+        "eval_gflop_per_unit": eval_flops(model, xe) / eval_units / 1e9,
     }
+    for kind, (train_rate, eval_rate, load) in rates.items():
+        out[kind] = {
+            "train_units_per_s": train_rate,
+            "eval_units_per_s": eval_rate,
+            "achieved_gflops": train_rate / units * flops / 1e9,
+            "loading_units_per_s": load,
+            "loading_ratio": load / train_rate,
+            "epoch_estimate_s": train_units / train_rate + eval_units_epoch / eval_rate,
+        }
+    return out
+
+
+def add_peak_fractions(models: dict[str, Any], peaks: dict[str, float]) -> None:
+    for r in models.values():
+        for kind in ("median", "best"):
+            r[kind]["fraction_of_peak"] = r[kind]["achieved_gflops"] * 1e9 / peaks[r["peak_kind"]]
 
 
 def markdown(figures: dict[str, Any]) -> str:
@@ -206,17 +225,21 @@ def markdown(figures: dict[str, Any]) -> str:
         f"device: {figures['device']}; matmul peak "
         + ", ".join(f"{k} {v:,.0f} GFLOP/s" for k, v in figures["peak_gflops"].items()),
         "",
-        "| model | amp | units/s (train) | units/s (eval) | GFLOP/step | GFLOP/s | of peak "
-        "| loading x | epoch (750 clips) s |",
+        "| model | precision | units/s train (best / median) | units/s eval (best) "
+        "| GFLOP/step | GFLOP/s (best) | of peak (best / median) | loading / training "
+        "| epoch of 750 clips, s (best / median) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in figures["models"].items():
+        b, m = r["best"], r["median"]
         lines.append(
-            f"| {name} ({r['unit']}) | {'bf16' if r['amp_bf16'] else 'fp32'} "
-            f"| {r['train_units_per_s']:,.1f} | {r['eval_units_per_s']:,.1f} "
-            f"| {r['step_gflop']:.2f} | {r['achieved_gflops']:,.1f} "
-            f"| {100 * r['fraction_of_peak']:.1f}% | {r['loading_ratio']:,.0f} "
-            f"| {r['epoch_estimate_s']:,.1f} |"
+            f"| {name} ({r['unit']}) | {r['peak_kind']} "
+            f"| {b['train_units_per_s']:,.1f} / {m['train_units_per_s']:,.1f} "
+            f"| {b['eval_units_per_s']:,.1f} | {r['step_gflop']:.2f} "
+            f"| {b['achieved_gflops']:,.1f} "
+            f"| {100 * b['fraction_of_peak']:.1f}% / {100 * m['fraction_of_peak']:.1f}% "
+            f"| {b['loading_ratio']:,.0f}x "
+            f"| {b['epoch_estimate_s']:,.0f} / {m['epoch_estimate_s']:,.0f} |"
         )
     return "\n".join(lines)
 
@@ -225,6 +248,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None, help="cpu | cuda (default: cuda if available)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per model")
+    parser.add_argument("--budget", type=float, default=5.0,
+                        help="seconds of timed training steps per model (at least --steps)")
     parser.add_argument("--models", nargs="*", default=list(CASES), choices=list(CASES))
     args = parser.parse_args(argv if argv is not None else [])
     device = resolve_device(args.device)
@@ -234,17 +259,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     torch.backends.cudnn.allow_tf32 = False
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    peaks = {"fp32": matmul_peak(device, torch.float32)}
+    peak_dtypes = {"fp32": torch.float32}
     if device.type == "cuda":
-        peaks["bf16"] = matmul_peak(device, torch.bfloat16)
+        peak_dtypes["bf16"] = torch.bfloat16
+    peaks = {k: matmul_peak(device, dt) for k, dt in peak_dtypes.items()}
 
     models: dict[str, Any] = {}
     for name in args.models:
         print(f"timing {name} on {device} ...", flush=True)
-        models[name] = bench_case(name, CASES[name], device, steps, False, peaks["fp32"])
+        models[name] = bench_case(name, CASES[name], device, steps, False, args.budget)
         if device.type == "cuda":
             models[f"{name}_bf16"] = bench_case(name, CASES[name], device, steps, True,
-                                                peaks["bf16"])
+                                                args.budget)
+    # the peak again after the models: on a shared machine keep the faster measurement
+    peaks = {k: max(v, matmul_peak(device, peak_dtypes[k])) for k, v in peaks.items()}
+    add_peak_fractions(models, peaks)
     figures = {
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
         "torch_threads": torch.get_num_threads(),

@@ -27,6 +27,8 @@ from mtlib import paths
 from mtlib.io import atomic_write_json, atomic_write_text
 
 BENCH_DIR = Path(__file__).resolve().parent
+# bench_end_to_end projects from bench_training's figures: run it after the others.
+RUN_LAST = ("end_to_end",)
 
 
 def machine_info() -> dict[str, Any]:
@@ -80,15 +82,21 @@ def _cpu_model() -> str:
 
 
 def discover(names: list[str] | None = None) -> list[Path]:
-    """``bench_*.py`` files beside this script, optionally only the given short names."""
-    found = sorted(BENCH_DIR.glob("bench_*.py"))
+    """``bench_*.py`` files beside this script, optionally only the given short names.
+
+    Alphabetical, except that benchmarks in ``RUN_LAST`` (which read the others' results)
+    come at the end.
+    """
+    found = sorted(BENCH_DIR.glob("bench_*.py"),
+                   key=lambda p: (p.stem.removeprefix("bench_") in RUN_LAST, p.stem))
     if not names:
         return found
     by_name = {p.stem.removeprefix("bench_"): p for p in found}
     unknown = [n for n in names if n.removeprefix("bench_") not in by_name]
     if unknown:
         raise SystemExit(f"unknown benchmark(s) {unknown}; valid: {', '.join(sorted(by_name))}")
-    return [by_name[n.removeprefix("bench_")] for n in names]
+    wanted = {n.removeprefix("bench_") for n in names}
+    return [p for p in found if p.stem.removeprefix("bench_") in wanted]
 
 
 def run_one(path: Path) -> dict[str, Any]:

@@ -229,11 +229,22 @@ class RunStore:
         return RunResult(run_id, config, run_dir, metrics, history)
 
     def finished(self) -> list[RunResult]:
-        """Every finished run in the store, sorted by run id."""
+        """Every finished run in the store, sorted by run id.
+
+        Folders whose config no longer hashes to their name (written by an mtlib version with
+        other RunConfig fields) are skipped.
+        """
         if not self.root.is_dir():
             return []
-        ids = sorted(p.name for p in self.root.iterdir() if p.is_dir())
-        return [r for r in (self.load(i) for i in ids) if r is not None]
+        results = []
+        for run_id in sorted(p.name for p in self.root.iterdir() if p.is_dir()):
+            try:
+                result = self.load(run_id)
+            except (MtlibError, TypeError, ValueError):
+                continue
+            if result is not None:
+                results.append(result)
+        return results
 
     def get_or_run(
         self,

@@ -116,9 +116,12 @@ def write_prepared_fixture(
     bad_files: bool = True,
     n_tags: int = 50,
     workers: int = 1,
+    dataset: str | None = None,
 ):
     """Write a fixture dataset under ``base/mtat`` and prepare it into ``base/prepared``.
 
+    With ``dataset`` the cache goes to ``paths.prepared_dir(dataset, sample_rate)`` instead,
+    so ``open_cache(dataset, sample_rate)`` (and a RunConfig naming it) finds it.
     Returns the opened ClipCache (``clip_samples = round(clip_seconds * sample_rate)``). The
     default 12 s clips are the shortest length the default Dieleman CNN accepts (10 subclips
     through conv/pool stacks); pass ``clip_seconds=29.125`` for the real MTAT clip length.
@@ -135,7 +138,7 @@ def write_prepared_fixture(
         write_mtat_fixture(root, n_clips_per_folder, clip_seconds + 0.25, 16000, seed, bad_files)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AnnotationsBlobWarning)  # not the published csv
-        out = prepare_mtat(root, sample_rate, dataset="fixture", n_tags=n_tags, workers=workers,
-                           progress=False, out=base / "prepared" / f"fixture-{sample_rate}",
-                           clip_seconds=clip_seconds)
+        out = prepare_mtat(root, sample_rate, dataset=dataset or "fixture", n_tags=n_tags,
+                           workers=workers, progress=False, clip_seconds=clip_seconds,
+                           out=None if dataset else base / "prepared" / f"fixture-{sample_rate}")
     return ClipCache.open(out)

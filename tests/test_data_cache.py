@@ -117,10 +117,14 @@ def test_pickling_reopens_instead_of_copying_audio(cache):
     np.testing.assert_array_equal(clone.load_float([3]), cache.load_float([3]))
 
 
-def test_open_cache_uses_prepared_dir(cache):
+def test_open_cache_uses_prepared_dir(cache, tmp_path):
     target = paths.prepared_dir("copied-fixture", 12000)
     shutil.copytree(cache.path, target, dirs_exist_ok=True)
     assert open_cache("copied-fixture", 12000).path == target
+    named = write_prepared_fixture(tmp_path, 8000, n_clips_per_folder=1, clip_seconds=0.5,
+                                   bad_files=False, n_tags=5, dataset="named-fixture")
+    assert named.path == paths.prepared_dir("named-fixture", 8000)
+    assert open_cache("named-fixture", 8000).n_clips == 16
     with pytest.raises(DataError, match=r"no prepared cache for dataset 'nope' at 16000 Hz"):
         open_cache("nope", 16000)
 

@@ -152,9 +152,11 @@ def test_prefetching_iterator_yields_the_same_batches(cache):
         assert torch.equal(xa, xb) and torch.equal(ya, yb)
 
 
-def test_views_on_a_prepared_mtat_fixture():
-    # The DATA fixture: real mp3 decode through prepare_mtat, with skipped bad files.
+def test_views_on_a_prepared_mtat_fixture(tmp_path, monkeypatch):
+    # The prepared MTAT fixture: real mp3 decode through prepare_mtat, skipped bad files.
     from helpers_mtat import write_prepared_fixture
+
+    monkeypatch.setenv("MTLIB_CACHE_DIR", str(tmp_path))
 
     cache = write_prepared_fixture(paths.cache_dir(), 12000, n_clips_per_folder=1,
                                    clip_seconds=3.0)

@@ -95,9 +95,11 @@ def test_samplecnn_trains_on_segments():
     assert np.isfinite(result.history["train_loss"]).all()
 
 
-def test_fit_on_the_prepared_mtat_fixture():
+def test_fit_on_the_prepared_mtat_fixture(tmp_path, monkeypatch):
     # End to end through prepare_mtat's real output (decoded mp3s, skipped bad files).
     from helpers_mtat import write_prepared_fixture
+
+    monkeypatch.setenv("MTLIB_CACHE_DIR", str(tmp_path))  # its own fixture size
 
     write_prepared_fixture(paths.cache_dir(), 12000, n_clips_per_folder=2, clip_seconds=3.0)
     result = fit(RunConfig(dataset="fixture", epochs=1, train_eval_clips=8), progress=False)

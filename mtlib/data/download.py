@@ -71,7 +71,9 @@ def download_file(url: str, dest: str | Path, progress: bool = True, timeout: fl
                 return dest
             part.unlink()  # larger than the file on the server: start over
             return download_file(url, dest, progress, timeout)
-        raise DataError(f"{url}: download failed (HTTP {err.code} {err.reason})") from None
+        raise DataError(
+            f"{url}: download failed (HTTP {err.code} {err.reason}); check --base-url"
+        ) from None
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
         raise DataError(f"{url}: download failed ({reason}); rerun to resume") from None

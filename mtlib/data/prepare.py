@@ -170,6 +170,9 @@ def prepare_mtat(
     ``paths.prepared_dir(dataset, sample_rate)`` unless ``out`` is given. ``n_tags``: top-N
     tags kept in labels.npy. ``workers``: processes (default: all cores; 1 = in-process).
     Idempotent (a complete cache with the same inputs returns at once) and resumable.
+    ``clip_seconds`` (default 29.125) and ``chunk_rows`` exist for tests and benchmarks.
+    Workers are spawned processes: a script calling this with ``workers > 1`` needs the usual
+    ``if __name__ == "__main__":`` guard.
     """
     if sample_rate <= 0:
         raise DataError(f"sample rate must be a positive number of Hz, got {sample_rate}")

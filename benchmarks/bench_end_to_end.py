@@ -1,0 +1,387 @@
+"""End-to-end wall time: the quick profile as measured, the full profile projected.
+
+Quick profile (``make reproduce``): the report runner's own record,
+``results/report/timings.json`` (dataset step and each notebook's wall seconds). Nothing is
+rerun here; if the file is missing or holds another profile, the output says so. Because a
+rerun reuses the run store, the file also says how much training the store holds for that
+profile's dataset (the sum of its runs' ``train_seconds``), to tell a from-scratch run from a
+rerun.
+
+Full profile (real MTAT, the report's settings): projected, not run.
+
+1. Runs. The profile's grids are replayed through :mod:`mtlib.experiments` (coordinate
+   search, Table I, Table II, SampleCNN study) with a stand-in ``run`` that records each grid
+   instead of training; configurations repeated across grids are counted once, as the run
+   store trains them once. Which value a stage keeps cannot be known without training:
+   the replay keeps the search's starting values (Dieleman's 32 filters, lr 0.01,
+   momentum 0.9, no input normalisation), L = S = 256 for Table II, and the first variant
+   elsewhere. The counts do not depend on these choices; the cost of later grids does a little.
+2. Cost of a run: epochs x (train clips x training FLOPs per clip + (validation +
+   train-AUC clips) x evaluation FLOPs per clip) + test clips x evaluation FLOPs, with FLOPs
+   counted by ``torch.utils.flop_counter`` on the run's own architecture, divided by the
+   GFLOP/s that ``bench_training.py`` achieved on the nearest benchmarked architecture
+   (Dieleman L = S = 256 or 128, SampleCNN). Clips: the standard split has 15,244 / 1,529 /
+   4,332 train / valid / test clips; the folder split 18,706 / 1,825 / 5,329 (from the shipped
+   MTAT index, without the three empty mp3s).
+3. Calibration. Finished runs in the run store (same device type, MTAT-length clips, >= 100
+   train clips, e.g. the quick profile's) have measured seconds per epoch in
+   ``history.csv``; their median ratio to what step 2 predicts for them covers data loading,
+   evaluation metrics and Python overhead. The calibrated figure is the headline; both are
+   reported (without such runs the factor is 1).
+4. N devices: the notebooks run their grids one after another, each grid's runs in parallel,
+   one run per device (no fractional sharing assumed), scheduled longest first. The
+   projected time is the sum over grids of each grid's makespan.
+
+The device is the one ``bench_training.py`` measured on: a CPU projection says how long the
+full profile would take on this CPU; on a GPU machine it projects GPU hours.
+
+Run: ``python benchmarks/bench_end_to_end.py [--devices 1 2 4 8]`` (after bench_training.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import heapq
+import json
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+from unittest import mock
+
+from mtlib import paths
+from mtlib.config import RunConfig
+
+SEGMENT = 59_049  # SampleCNN input samples (3^10)
+SUBCLIPS = 10  # Dieleman: a clip is cut into 10 subclips
+REFERENCE_CLIP_SECONDS = 29.125
+MIN_CALIBRATION_TRAIN_CLIPS = 100
+
+
+# --- the quick profile: the report runner's timings -------------------------------------------
+
+
+def quick_profile_timings(profile: str = "quick") -> dict[str, Any]:
+    path = paths.report_dir() / "timings.json"
+    if not path.is_file():
+        return {"available": False,
+                "note": f"{path} does not exist: run `make reproduce` (mtlib report --profile "
+                        f"{profile}) first"}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("profile") != profile:
+        return {"available": False,
+                "note": f"{path} holds profile {data.get('profile')!r}, not {profile!r}: run "
+                        f"`mtlib report --profile {profile}`"}
+    notebooks = {k: v.get("seconds") for k, v in sorted(data.get("notebooks", {}).items())}
+    failed = sorted(
+        k for k, v in data.get("notebooks", {}).items() if v.get("status") != "finished"
+    )
+    out: dict[str, Any] = {
+        "available": True,
+        "updated": data.get("updated"),
+        "dataset_seconds": round(float(data.get("dataset_seconds", 0.0)), 1),
+        "notebook_seconds": notebooks,
+        "total_minutes": round(float(data.get("total_seconds", 0.0)) / 60, 2),
+        "notebooks_not_finished": ", ".join(failed) or "none",
+    }
+    try:
+        from mtlib.profiles import load_profile
+
+        dataset = load_profile(profile).data_name
+        runs = _store_runs(dataset)
+        out["store_runs"] = len(runs)
+        out["store_train_minutes"] = round(sum(r.metrics.get("train_seconds", 0) for r in runs)
+                                           / 60, 2)
+    except Exception as err:  # noqa: BLE001 - the timings stand on their own
+        out["store_note"] = f"run store not read: {type(err).__name__}: {err}"
+    return out
+
+
+def _store_runs(dataset: str | None = None) -> list:
+    from mtlib.runs import RunStore
+
+    return [r for r in RunStore().finished() if dataset is None or r.config.dataset == dataset]
+
+
+# --- the full profile: which runs --------------------------------------------------------------
+
+
+def _fake_result(config: RunConfig):
+    """A result with made-up scores, only for replaying the grids' control flow."""
+    import pandas as pd
+
+    from mtlib.experiments import SEARCH_START
+    from mtlib.runs import RunResult
+
+    # The search keeps its starting values; everything else: ties -> first in the grid.
+    off = sum(getattr(config, k) != v for k, v in SEARCH_START.items())
+    score = 0.9 - 0.01 * off
+    metrics = {"val_roc_auc": score, "test_roc_auc": score, "test_pr_auc": score,
+               "best_epoch": config.epochs, "epochs_run": config.epochs, "train_seconds": 0.0}
+    return RunResult(config.run_id, config, None, metrics, pd.DataFrame())
+
+
+def full_profile_grids(profile) -> list[tuple[str, list[RunConfig]]]:
+    """``(grid name, new configs)`` in notebook order; configs seen earlier are left out."""
+    import mtlib.experiments as ex
+
+    grids: list[tuple[str, list[RunConfig]]] = []
+    seen: set[str] = set()
+    current = ["?"]
+
+    def record(configs: Sequence[RunConfig], executor: str = "local", progress: bool = True):
+        configs = list(configs)
+        new = []
+        for c in configs:
+            if c.run_id not in seen:
+                seen.add(c.run_id)
+                new.append(c)
+        grids.append((f"{current[0]} #{sum(g[0].startswith(current[0]) for g in grids) + 1}",
+                      new))
+        return [_fake_result(c) for c in configs]
+
+    with mock.patch.object(ex, "run", record):
+        current[0] = "02 search"
+        stages = list(ex.coordinate_search(profile, progress=False))
+        final = stages[-1].config
+        chosen = {f: getattr(final, f) for f in ("input_norm", "filters", "lr", "momentum")}
+        current[0] = "03 table I"
+        record(ex.table1_configs(profile, chosen))
+        pair = (256, 256) if (256, 256) in profile.table1_pairs else profile.table1_pairs[0]
+        base = ex.shallow_config(profile, chosen, length=pair[0], stride=pair[1])
+        current[0] = "06 table II"
+        t2 = ex.run_table2(profile, base, progress=False)
+        group = int(ex.best_group_label(t2).rsplit("=", 1)[1])
+        current[0] = "07 samplecnn"
+        ex.run_samplecnn(profile, group, progress=False)
+    return [(name, cfgs) for name, cfgs in grids if cfgs]
+
+
+def split_clips(split: str) -> dict[str, int]:
+    """Train / valid / test clip counts of real MTAT for ``split``."""
+    from mtlib.data import metadata
+    from mtlib.data.mtat import folder_split
+
+    if split == "standard":
+        return {k: len(v) for k, v in metadata.standard_split_paths().items()}
+    index = metadata.mtt_index()
+    index = index[~index["clip_id"].isin(metadata.EMPTY_MP3_CLIP_IDS)]
+    parts = [folder_split(p) for p in index["mp3_path"]]
+    return {k: parts.count(k) for k in ("train", "valid", "test")}
+
+
+# --- cost model ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arch:
+    """What sets a run's compute per clip (not lr, momentum, dropout p, seed, epochs)."""
+
+    model: str
+    filters: int
+    length: int
+    stride: int
+    frontend: str
+    norm: str
+    groups: int
+    sample_rate: int
+    clip_samples: int
+
+    @classmethod
+    def of(cls, config: RunConfig, clip_samples: int | None = None) -> Arch:
+        clip = clip_samples or round(REFERENCE_CLIP_SECONDS * config.sample_rate)
+        return cls(config.model, config.filters, config.length, config.stride, config.frontend,
+                   config.norm, config.groups, config.sample_rate, clip)
+
+    def eval_units(self) -> int:
+        return SUBCLIPS if self.model == "dieleman" else max(1, self.clip_samples // SEGMENT)
+
+    def reference(self) -> str:
+        """The benchmarked architecture this one is scaled from."""
+        if self.model == "samplecnn":
+            return "samplecnn"
+        return "dieleman_128" if self.stride <= 181 else "dieleman_256"  # geometric midpoint
+
+
+@functools.lru_cache(maxsize=None)
+def clip_gflop(arch: Arch) -> tuple[float, float]:
+    """(training GFLOP per clip, evaluation GFLOP per clip) of ``arch``, counted on CPU."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from mtlib.models import build_model
+    from mtlib.train import clip_loss
+
+    cfg = RunConfig(model=arch.model, filters=arch.filters, length=arch.length,
+                    stride=arch.stride, frontend=arch.frontend, norm=arch.norm,
+                    groups=arch.groups, sample_rate=arch.sample_rate)
+    torch.manual_seed(0)
+    model = build_model(cfg, 50, arch.clip_samples)
+    if arch.model == "dieleman":
+        train_x = torch.zeros(2, SUBCLIPS, 1, arch.clip_samples // SUBCLIPS)  # 2: batch norm
+        eval_x = train_x[:1]
+    else:
+        train_x = torch.zeros(2, 1, 1, SEGMENT)
+        eval_x = torch.zeros(arch.eval_units(), 1, 1, SEGMENT)
+    y = torch.zeros(2, 50)
+    model.train()
+    counter = FlopCounterMode(display=False)
+    with counter:
+        clip_loss(model(train_x), y).backward()
+    train = counter.get_total_flops() / 2 / 1e9
+    model.eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(eval_x)
+    return train, counter.get_total_flops() / 1e9
+
+
+def run_seconds(config: RunConfig, clips: dict[str, int], bench_models: dict[str, Any],
+                epochs: int | None = None, clip_samples: int | None = None) -> float:
+    """Predicted seconds of ``config`` (or of one epoch with ``epochs=1`` and no test pass when
+    ``clips['test'] == 0``) from FLOP counts and the benchmark's achieved GFLOP/s."""
+    arch = Arch.of(config, clip_samples)
+    ref = bench_models[arch.reference()]
+    train_gflop, eval_gflop = clip_gflop(arch)
+    train_clips = min(clips["train"], config.max_train_clips or clips["train"])
+    eval_clips = clips["valid"] + min(config.train_eval_clips, train_clips)
+    per_epoch = (train_clips * train_gflop / ref["achieved_gflops"]
+                 + eval_clips * eval_gflop / ref["eval_achieved_gflops"])
+    test = clips["test"] * eval_gflop / ref["eval_achieved_gflops"]
+    return (epochs if epochs is not None else config.epochs) * per_epoch + test
+
+
+def calibration(bench_models: dict[str, Any], device_type: str) -> dict[str, Any]:
+    """Median of measured / predicted seconds per epoch over the run store's finished runs."""
+    ratios = []
+    for r in _store_runs():
+        if not str(r.metrics.get("device", "")).startswith(device_type):
+            continue
+        n = r.metrics.get("n_clips") or {}
+        if not n or r.history.empty:
+            continue
+        meta = paths.prepared_dir(r.config.dataset, r.config.sample_rate) / "meta.json"
+        clip_samples = json.loads(meta.read_text())["clip_samples"] if meta.is_file() else None
+        # Only runs shaped like real ones: MTAT-length clips and a train split of some size
+        # (tiny test fixtures measure per-epoch overhead, not throughput).
+        if clip_samples != round(REFERENCE_CLIP_SECONDS * r.config.sample_rate):
+            continue
+        if n.get("train", 0) < MIN_CALIBRATION_TRAIN_CLIPS:
+            continue
+        clips = {"train": n["train"], "valid": n["valid"], "test": 0}
+        cfg = r.config.replace(train_eval_clips=n.get("train_eval", 0), max_train_clips=None)
+        try:
+            predicted = run_seconds(cfg, clips, bench_models, epochs=1, clip_samples=clip_samples)
+        except Exception:  # noqa: BLE001 - e.g. a clip too short for the architecture
+            continue
+        measured = float(statistics.median(r.history["seconds"]))
+        if predicted > 0:
+            ratios.append(measured / predicted)
+    if not ratios:
+        return {"runs": 0, "factor": None}
+    return {"runs": len(ratios), "factor": round(statistics.median(ratios), 3),
+            "factor_min": round(min(ratios), 3), "factor_max": round(max(ratios), 3)}
+
+
+def makespan(durations: Sequence[float], devices: int) -> float:
+    """Longest-first list scheduling of independent runs on ``devices`` devices."""
+    loads = [0.0] * devices
+    heapq.heapify(loads)
+    for d in sorted(durations, reverse=True):
+        heapq.heappush(loads, heapq.heappop(loads) + d)
+    return max(loads)
+
+
+def project_full(devices: Sequence[int]) -> dict[str, Any]:
+    from mtlib.profiles import load_profile
+
+    bench_path = paths.bench_dir() / "training.json"
+    if not bench_path.is_file():
+        return {"available": False,
+                "note": f"{bench_path} missing: run benchmarks/bench_training.py first"}
+    bench = json.loads(bench_path.read_text(encoding="utf-8"))
+    models = bench["models"]
+    device = bench.get("device", "cpu")
+    device_type = "cpu" if device == "cpu" else "cuda"
+
+    peak = float(bench.get("peak_gflops", {}).get("fp32", float("inf")))
+    implausible = []
+    for name, m in models.items():
+        # A rate above the machine's measured matmul peak is a timing glitch (e.g. another
+        # process paused mid-measurement); the training rate is then the safer estimate.
+        if m["eval_achieved_gflops"] > peak:
+            implausible.append(name)
+            m["eval_achieved_gflops"] = m["achieved_gflops"]
+
+    profile = load_profile("full")
+    grids = full_profile_grids(profile)
+    clips = split_clips(profile.data_split)
+    per_grid = [(name, [run_seconds(c, clips, models) for c in cfgs]) for name, cfgs in grids]
+    configs = [c for _, cfgs in grids for c in cfgs]
+    cal = calibration(models, device_type)
+    factor = cal["factor"] or 1.0
+
+    def hours(n: int, scale: float) -> float:
+        return round(sum(makespan(d, n) for _, d in per_grid) * scale / 3600, 1)
+
+    out: dict[str, Any] = {
+        "available": True,
+        "device": device if device_type == "cuda" else f"cpu ({bench.get('torch_threads')} "
+                                                       "threads)",
+        "split": profile.data_split,
+        "clips_train_valid_test": f"{clips['train']}/{clips['valid']}/{clips['test']}",
+        "runs": len(configs),
+        "runs_dieleman": sum(c.model == "dieleman" for c in configs),
+        "runs_samplecnn": sum(c.model == "samplecnn" for c in configs),
+        "epochs": sum(c.epochs for c in configs),
+        "grids": len(per_grid),
+        "calibration": cal,
+        "eval_rate_above_peak_replaced": ", ".join(implausible) or "none",
+        "hours_uncalibrated_1_device": hours(1, 1.0),
+        "hours_by_devices": {str(n): hours(n, factor) for n in devices},
+        "hours_by_grid_1_device": {name: round(sum(d) * factor / 3600, 2)
+                                   for name, d in per_grid},
+    }
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    from run_all import write_result
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, nargs="+", default=[1, 2, 4, 8],
+                        help="device counts to project the full profile for")
+    args = parser.parse_args(argv if argv is not None else [])
+
+    figures = {"quick_profile": quick_profile_timings(), "full_profile": project_full(args.devices)}
+    out = write_result("end_to_end", figures)
+
+    q = figures["quick_profile"]
+    if q["available"]:
+        print(f"quick profile: {q['total_minutes']} min in total (dataset "
+              f"{q['dataset_seconds']} s), recorded {q['updated']}")
+        for nb, s in q["notebook_seconds"].items():
+            print(f"  {nb}: {s} s")
+    else:
+        print(f"quick profile: {q['note']}")
+    f = figures["full_profile"]
+    if f["available"]:
+        print(f"full profile: {f['runs']} runs ({f['runs_dieleman']} Dieleman, "
+              f"{f['runs_samplecnn']} SampleCNN), {f['epochs']} epochs, {f['grids']} grids, "
+              f"split {f['split']} ({f['clips_train_valid_test']} clips)")
+        print(f"  projected on {f['device']}: "
+              + ", ".join(f"{n} device(s) {h} h" for n, h in f["hours_by_devices"].items())
+              + f" (calibration x{f['calibration']['factor']} from "
+              f"{f['calibration']['runs']} stored runs; uncalibrated 1 device "
+              f"{f['hours_uncalibrated_1_device']} h)")
+    else:
+        print(f"full profile: {f['note']}")
+    print(f"wrote {out}")
+    return figures
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    main(sys.argv[1:])

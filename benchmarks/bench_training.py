@@ -27,8 +27,12 @@ Figures per model (under ``best`` and ``median``, see below):
 ``best`` uses the fastest timed call, ``median`` the median one: on a shared machine the best
 is the closer estimate of the uncontended cost, the median of what a run will see.
 
-Run: ``python benchmarks/bench_training.py [--device cpu|cuda] [--budget 5]``. Writes
-``results/bench/training.json`` and prints a Markdown table.
+On a CPU shared with other jobs, two OpenMP threads on two cores stall at their barriers
+whenever one is descheduled (single calls take 100x longer); ``--threads 1`` measures one
+core without that effect.
+
+Run: ``python benchmarks/bench_training.py [--device cpu|cuda] [--threads N] [--budget 5]``.
+Writes ``results/bench/training.json`` and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -248,11 +252,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None, help="cpu | cuda (default: cuda if available)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per model")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--budget", type=float, default=5.0,
                         help="seconds of timed training steps per model (at least --steps)")
     parser.add_argument("--models", nargs="*", default=list(CASES), choices=list(CASES))
     args = parser.parse_args(argv if argv is not None else [])
     device = resolve_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     steps = args.steps or (20 if device.type == "cuda" else 3)
 
     torch.backends.cuda.matmul.allow_tf32 = False  # "fp32" means true fp32

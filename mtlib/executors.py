@@ -166,7 +166,7 @@ def _run_grid_ray(
 
     if todo:
         ray = _connect(settings)
-        submit = _trial_submitter(ray, settings, root)
+        submit = _trial_submitter(ray, settings, root, todo)
         refs = {submit(cfg): cfg for cfg in todo}
         bar = tqdm(
             total=len(unique), initial=len(unique) - len(todo), desc="trials (ray)",
@@ -218,7 +218,7 @@ def _connect(settings: ExecutorSettings):
         return ray
     address = settings.address or os.environ.get("RAY_ADDRESS")
     if address:
-        ray.init(address=address, include_dashboard=False)
+        ray.init(address=address)  # the cluster's own settings (dashboard, resources) apply
     else:
         ray.init(
             address="local",
@@ -229,8 +229,9 @@ def _connect(settings: ExecutorSettings):
     return ray
 
 
-def _trial_submitter(ray, settings: ExecutorSettings, root: Path):
-    """Return ``submit(config) -> ObjectRef`` with resources checked against the cluster."""
+def _trial_submitter(ray, settings: ExecutorSettings, root: Path, configs: list[RunConfig]):
+    """Return ``submit(config) -> ObjectRef``, after checking every trial's resource request
+    against the cluster (so a grid is rejected before any of its trials starts)."""
     resources = ray.cluster_resources()
     cluster_cpus = resources.get("CPU", 0.0)
     cluster_gpus = resources.get("GPU", 0.0)
@@ -239,17 +240,26 @@ def _trial_submitter(ray, settings: ExecutorSettings, root: Path):
             f"cpus_per_trial={settings.cpus_per_trial} exceeds the Ray cluster's "
             f"{cluster_cpus:g} CPUs"
         )
-    remote = ray.remote(_ray_trial)
+
+    def gpus_for(cfg: RunConfig) -> float:
+        if settings.gpus_per_trial is not None:
+            return settings.gpus_per_trial
+        return DEFAULT_GPU_SHARE.get(cfg.model, 1.0) if cluster_gpus > 0 else 0.0
+
+    for cfg in configs:
+        if gpus_for(cfg) > cluster_gpus:
+            raise MtlibError(
+                f"gpus_per_trial={gpus_for(cfg):g} but the Ray cluster has {cluster_gpus:g} "
+                "GPUs; set gpus_per_trial=0 to train on CPUs"
+            )
+    cpu_remote = ray.remote(_ray_trial)
+    # A GPU trial gets a fresh worker process: a reused one would keep the CUDA context (and
+    # cached memory) of the GPU its previous trial was given, whatever Ray assigns next.
+    gpu_remote = ray.remote(max_calls=1)(_ray_trial)
 
     def submit(cfg: RunConfig):
-        gpus = settings.gpus_per_trial
-        if gpus is None:
-            gpus = DEFAULT_GPU_SHARE.get(cfg.model, 1.0) if cluster_gpus > 0 else 0.0
-        if gpus > cluster_gpus:
-            raise MtlibError(
-                f"gpus_per_trial={gpus} but the Ray cluster has {cluster_gpus:g} GPUs; "
-                "set gpus_per_trial=0 to train on CPUs"
-            )
+        gpus = gpus_for(cfg)
+        remote = gpu_remote if gpus > 0 else cpu_remote
         return remote.options(
             num_cpus=settings.cpus_per_trial,
             num_gpus=gpus,
@@ -257,7 +267,7 @@ def _trial_submitter(ray, settings: ExecutorSettings, root: Path):
             retry_exceptions=False,
             runtime_env=_runtime_env(settings, gpu=gpus > 0),
             name=f"mtlib-trial-{cfg.run_id}",
-        ).remote(cfg, str(root), settings.cpus_per_trial)
+        ).remote(cfg, str(root), settings.cpus_per_trial, "cuda" if gpus > 0 else "cpu")
 
     return submit
 
@@ -274,14 +284,19 @@ def _runtime_env(settings: ExecutorSettings, gpu: bool) -> dict[str, Any]:
     return env
 
 
-def _ray_trial(config: RunConfig, store_root: str, cpus_per_trial: float) -> str:
-    """Body of one Ray task: train ``config`` into the store at ``store_root``; return its id."""
+def _ray_trial(config: RunConfig, store_root: str, cpus_per_trial: float, device: str) -> str:
+    """Body of one Ray task: train ``config`` into the store at ``store_root``; return its id.
+
+    ``device`` is "cuda" for a trial holding a GPU share (Ray has set CUDA_VISIBLE_DEVICES to
+    its GPU), so a node whose torch cannot see that GPU fails loudly instead of training on
+    its CPUs; "cpu" otherwise.
+    """
     import torch
 
     torch.set_num_threads(max(1, round(cpus_per_trial)))
     store = RunStore(Path(store_root))
     hook = _kill_hook(store.run_dir(config))
-    store.get_or_run(config, progress=False, on_epoch_end=hook)
+    store.get_or_run(config, progress=False, device=device, on_epoch_end=hook)
     return config.run_id
 
 

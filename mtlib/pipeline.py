@@ -38,25 +38,23 @@ def dataset_root(profile: Profile) -> Path:
 
 
 def standin_is_complete(root: Path, profile: Profile) -> bool:
-    """True when ``root`` holds a finished stand-in corpus generated with the profile's settings.
+    """True when ``root`` holds a finished stand-in corpus of this generator version with the
+    profile's clip count and seed (a cheap check that avoids re-planning the corpus).
 
-    A finished corpus has its annotations and ``standin_metadata.json``; one generated with
-    another clip count or seed is an error rather than silently reused.
+    Anything else (missing, unfinished, other settings or version) returns False, and
+    :func:`mtlib.synth.corpus.synth_mtat` then finishes the corpus or says why it cannot.
     """
+    from mtlib.synth.plan import GENERATOR_VERSION
+
     marker = root / STANDIN_MARKER
     if not (marker.is_file() and (root / ANNOTATIONS_FILE).is_file()):
         return False
     try:
         meta = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise DataError(f"{marker}: expected the stand-in's JSON metadata ({err})") from err
-    for key, wanted in (("clips", profile.data_clips), ("seed", profile.data_seed)):
-        if key in meta and meta[key] != wanted:
-            raise DataError(
-                f"{root}: stand-in corpus was generated with {key}={meta[key]}, profile "
-                f"{profile.name!r} asks for {key}={wanted}; delete the folder to regenerate it"
-            )
-    return True
+    except (OSError, json.JSONDecodeError):
+        return False
+    return (meta.get("clips"), meta.get("seed"), meta.get("generator_version")) == (
+        profile.data_clips, profile.data_seed, GENERATOR_VERSION)
 
 
 def ensure_dataset(profile: Profile, progress: bool = True, workers: int | None = None) -> str:
@@ -68,7 +66,7 @@ def ensure_dataset(profile: Profile, progress: bool = True, workers: int | None 
     """
     root = dataset_root(profile)
     if profile.data_source == "standin" and not standin_is_complete(root, profile):
-        from mtlib.synth.corpus import synth_mtat  # deferred: the renderer is heavy to import
+        from mtlib.synth.corpus import synth_mtat
 
         start = time.perf_counter()
         synth_mtat(root, clips=profile.data_clips, seed=profile.data_seed, workers=workers,

@@ -231,7 +231,9 @@ def per_tag_figure(per_tag: pd.DataFrame, highlight: str | None = None) -> plt.F
     if highlight is not None and highlight in set(per_tag["tag"]):
         i = list(per_tag["tag"]).index(highlight)
         ax2.scatter([i], [per_tag["roc_auc"].iloc[i]], s=120, facecolors="none",
-                    edgecolors=PALETTE[3], linewidths=1.5, zorder=3)
+                    edgecolors=PALETTE[3], linewidths=1.5, zorder=3, label=highlight)
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax2.legend(handles, [h.get_label() for h in handles], loc="upper right")
     return fig
 
 
@@ -253,7 +255,7 @@ def variant_bars(frame: pd.DataFrame, metric: str, published: dict[str, float],
     ax.set_xlim(max(0.0, lo - 0.05), min(1.0, hi + 0.02))
     ax.set_xlabel(xlabel)
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
     return fig
 
 

@@ -85,6 +85,8 @@ class Profile:
     samplecnn_momenta: tuple[float, ...]
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # YAML and papermill give lists; keep it hashable
+            object.__setattr__(self, f.name, _freeze(getattr(self, f.name)))
         _check_types(self)
         _check_values(self)
 

@@ -121,7 +121,7 @@ def execute(notebook: Path, params: dict, kernel: str = KERNEL, progress: bool =
     except PapermillExecutionError as err:
         _keep_failed(notebook, running)
         raise NotebookFailed(
-            f"notebook {notebook.stem} failed in cell {err.exec_count}: "
+            f"notebook {notebook.stem} failed in cell In[{err.exec_count}]: "
             f"{err.ename}: {_first_line(err.evalue)} (partial output: {failed_path(notebook)})"
         ) from None
     except Exception as err:  # noqa: BLE001 - kernel death, timeouts, bad notebook JSON

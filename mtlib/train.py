@@ -322,8 +322,12 @@ def fit(
         on_epoch_end: called as ``hook(epoch, history_row)`` after each epoch's checkpoint
             is written (tests use it to simulate a crash).
 
-    Returns the :class:`~mtlib.runs.RunResult`. Raises :class:`TrainingDiverged` on a
-    non-finite loss; any exception marks the run folder failed (a later call retries it).
+    Returns the :class:`~mtlib.runs.RunResult`. Besides the contract's keys its metrics hold
+    test_per_clip_roc_auc, val_pr_auc (best epoch), n_params, n_clips (per split), and what
+    scoring new audio needs: tags, clip_samples and input_norm (kind, scope, and the
+    dataset-scope shift/scale in float units); ``best.pt`` carries the same three. Raises
+    :class:`TrainingDiverged` on a non-finite loss; any exception marks the run folder
+    failed (a later call retries it).
     """
     dev = resolve_device(device)
     if run_dir is not None:
@@ -396,7 +400,7 @@ def _fit(
                 save_torch(run_dir / BEST_CHECKPOINT, {
                     "run_id": config.run_id, "epoch": trainer.best_epoch,
                     "val_roc_auc": trainer.best_val, "model": trainer.best_state,
-                    "config": config.to_dict(),
+                    "config": config.to_dict(), **_model_inputs(views),
                 })
             write_history(run_dir, trainer.history)
             save_torch(run_dir / LAST_CHECKPOINT, trainer.state())
@@ -405,6 +409,17 @@ def _fit(
             on_epoch_end(trainer.epoch, row)
 
     return _finish(trainer, run_dir, progress)
+
+
+def _model_inputs(views: DataViews) -> dict[str, Any]:
+    """What scoring new audio with the weights needs besides the config."""
+    norm = views.train.norm
+    return {
+        "tags": list(views.tags),
+        "clip_samples": int(views.source.clip_samples),
+        "input_norm": {"kind": norm.kind, "scope": norm.scope, "shift": float(norm.shift),
+                       "scale": float(norm.scale)},
+    }
 
 
 def _finish(trainer: _Trainer, run_dir: Path | None, progress: bool) -> RunResult:
@@ -441,7 +456,7 @@ def _finish(trainer: _Trainer, run_dir: Path | None, progress: bool) -> RunResul
             "train": len(views.train), "valid": len(views.valid), "test": len(views.test),
             "train_eval": len(views.train_eval) if config.train_eval_clips > 0 else 0,
         },
-        "tags": views.tags,
+        **_model_inputs(views),
     }
     clip_ids = views.clip_ids["test"]
     y_true = views.test.labels.astype(np.uint8)

@@ -84,3 +84,19 @@ def write_learnable_cache(
 
 def dataset_dir(dataset: str, sample_rate: int) -> Path:
     return paths.prepared_dir(dataset, sample_rate)
+
+
+def one_torch_thread():
+    """Generator body for an autouse fixture: run a test with one torch CPU thread.
+
+    The tests' models are tiny; on a CPU shared with other jobs, two OpenMP threads stall at
+    their barriers whenever one is descheduled, which makes tiny steps 10-100x slower.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

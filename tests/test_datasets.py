@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers_train import TAGS, write_learnable_cache
+from helpers_train import TAGS, one_torch_thread, write_learnable_cache
 
 from mtlib import paths
 from mtlib.config import ConfigError, RunConfig
@@ -20,6 +20,9 @@ from mtlib.data.datasets import (
 )
 
 SEG = 59_049
+
+
+_one_thread = pytest.fixture(autouse=True)(one_torch_thread)
 
 
 @pytest.fixture
@@ -166,3 +169,21 @@ def test_views_on_a_prepared_mtat_fixture(tmp_path, monkeypatch):
     assert x.shape == (2, 10, 1, 3600) and y.shape == (2, 50)
     flat = x.reshape(2, -1)
     np.testing.assert_allclose(flat.abs().max(1).values.numpy(), 1.0, atol=1e-6)  # minmax/clip
+
+
+def test_device_resident_source_matches_memmap_source(seg_cache):
+    # The GPU path keeps the working set in one tensor; exercise its indexing on the CPU.
+    rows = seg_cache.split_rows("dieleman", "train")
+    mapped = AudioSource(seg_cache.audio)
+    resident = AudioSource(seg_cache.audio, rows=rows, resident=True)
+    pick = rows[[3, 0, 5]]
+    assert torch.equal(mapped.clips(pick), resident.clips(pick))
+    offsets = np.array([0, 17, seg_cache.clip_samples - SEG])
+    assert torch.equal(mapped.crops(pick, offsets, SEG), resident.crops(pick, offsets, SEG))
+    np.testing.assert_array_equal(mapped.clip_sums(pick), resident.clip_sums(pick))
+    norm = InputNorm("standardise", "clip")
+    a = SegmentDataset(mapped, seg_cache.labels, rows, norm, train=True, seed=2)
+    b = SegmentDataset(resident, seg_cache.labels, rows, norm, train=True, seed=2)
+    assert torch.equal(a.batch(np.arange(4), epoch=3)[0], b.batch(np.arange(4), epoch=3)[0])
+    with pytest.raises(IndexError, match="not loaded"):
+        resident.clips(seg_cache.split_rows("dieleman", "test")[:1])

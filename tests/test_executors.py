@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from helpers_mtat import write_mtat_fixture
 
 from mtlib import executors
@@ -23,10 +24,10 @@ from mtlib.runs import RunStore
 
 DATASET = "executors-fixture"
 SAMPLE_RATE = 12000
-# A Table-I-like grid: first-layer (length, stride) pairs of the Dieleman CNN, 1 trial each.
-# 2 epochs, so a worker can be killed after the first one's checkpoint.
+# A Table-I-like grid: first-layer (length, stride) pairs of the Dieleman CNN, 1 trial each
+# (one per Ray worker). 2 epochs, so a worker can be killed after the first one's checkpoint.
 BASE = RunConfig(dataset=DATASET, epochs=2, batch_clips=8, train_eval_clips=8, seed=3)
-GRID = [BASE.replace(length=n, stride=n) for n in (1024, 512, 256)]
+GRID = [BASE.replace(length=n, stride=n) for n in (1024, 256)]
 # Equal runs must agree in everything that does not measure time.
 TIMING_KEYS = {"train_seconds"}
 
@@ -63,8 +64,6 @@ def local_results(prepared, tmp_path_factory):
     With the torch thread count of a 1-CPU Ray trial: float sums split over a different
     number of threads may differ in the last bit, and the comparison below is exact.
     """
-    import torch
-
     store = RunStore(tmp_path_factory.mktemp("runs-local"))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -76,10 +75,12 @@ def local_results(prepared, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ray_session():
-    """One local Ray instance with 2 CPUs (2 concurrent 1-CPU trials) for the whole module."""
+    """One local Ray instance for the whole module: 2 CPUs (2 concurrent 1-CPU trials) and
+    one logical GPU, so GPU shares are scheduled as on a GPU machine (without CUDA, the
+    trials that get a share still train on the CPU)."""
     pytest.importorskip("ray")
-    ray = executors._connect(ExecutorSettings(num_cpus=2))
-    assert ray.cluster_resources()["CPU"] == 2
+    ray = executors._connect(ExecutorSettings(num_cpus=2, num_gpus=1))
+    assert ray.cluster_resources()["CPU"] == 2 and ray.cluster_resources()["GPU"] == 1
     yield ray
     ray.shutdown()
 
@@ -126,10 +127,10 @@ def test_settings_from_environment(monkeypatch):
 
 def test_local_grid_trains_duplicates_once_and_keeps_input_order(local_results, tmp_path):
     store = RunStore(local_results[0].run_dir.parent)
-    order = [GRID[2], GRID[0], GRID[2]]
+    order = [GRID[1], GRID[0], GRID[1]]
     again = run_grid(order, store=store, progress=False)  # all finished: nothing retrains
     assert [r.run_id for r in again] == [c.run_id for c in order]
-    assert again[0].metrics == local_results[2].metrics
+    assert again[0].metrics == local_results[1].metrics
     assert len({r.metrics["test_roc_auc"] for r in local_results}) > 1  # distinct configs
 
 
@@ -156,6 +157,7 @@ def test_ray_grid_matches_local_and_skips_finished_trials(
     assert [r.metrics for r in again] == [r.metrics for r in results[::-1]]
 
 
+@pytest.mark.slow  # two fresh worker processes (the killed one and its retry)
 def test_ray_worker_killed_mid_trial_is_retried_and_resumes(
     ray_session, local_results, tmp_path, monkeypatch
 ):
@@ -164,7 +166,7 @@ def test_ray_worker_killed_mid_trial_is_retried_and_resumes(
     store = RunStore(tmp_path / "runs-killed")
     cfg = GRID[0]
     [result] = run_grid([cfg], executor="ray", store=store, progress=False,
-                        settings=ExecutorSettings(max_retries=1))
+                        settings=ExecutorSettings(max_retries=1, gpus_per_trial=0))
 
     # The first attempt died right after epoch 1's checkpoint ...
     assert (markers / f"{cfg.run_id}.first-attempt").is_file()
@@ -182,11 +184,24 @@ def test_ray_trial_errors_are_reported_not_retried(ray_session, tmp_path):
     missing = BASE.replace(dataset="no-such-dataset")
     with pytest.raises(MtlibError, match=rf"1 of 1 trial\(s\) failed on Ray; first: run "
                        rf"{missing.run_id} \(dieleman\): DataError: .*no-such-dataset"):
-        run_grid([missing], executor="ray", store=RunStore(tmp_path), progress=False)
+        run_grid([missing], executor="ray", store=RunStore(tmp_path), progress=False,
+                 settings=ExecutorSettings(gpus_per_trial=0))  # the warm CPU workers
     assert RunStore(tmp_path).status(missing)["status"] == "failed"
 
 
-def test_ray_refuses_gpu_trials_on_a_cluster_without_gpus(ray_session, prepared, tmp_path):
-    with pytest.raises(MtlibError, match="gpus_per_trial=0.5 but the Ray cluster has 0 GPUs"):
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_ray_gpu_trial_fails_loudly_where_torch_sees_no_gpu(ray_session, prepared, tmp_path):
+    # Default settings on a cluster with a (here: logical) GPU: a Dieleman trial asks for a
+    # quarter of it and must train on CUDA, never silently on the CPU.
+    with pytest.raises(MtlibError, match=r"MtlibError: device 'cuda' requested but CUDA is not"):
+        run_grid(GRID[:1], executor="ray", store=RunStore(tmp_path), progress=False)
+
+
+def test_ray_refuses_trials_larger_than_the_cluster(ray_session, prepared, tmp_path):
+    with pytest.raises(MtlibError, match="gpus_per_trial=2 but the Ray cluster has 1 GPUs"):
         run_grid(GRID[:1], executor="ray", store=RunStore(tmp_path), progress=False,
-                 settings=ExecutorSettings(gpus_per_trial=0.5))
+                 settings=ExecutorSettings(gpus_per_trial=2))
+    with pytest.raises(MtlibError, match="cpus_per_trial=3 exceeds the Ray cluster's 2 CPUs"):
+        run_grid(GRID[:1], executor="ray", store=RunStore(tmp_path), progress=False,
+                 settings=ExecutorSettings(cpus_per_trial=3))
+    assert not any(tmp_path.iterdir())  # nothing was started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers_train import one_torch_thread
 from torch import nn
 
 from mtlib.config import MODELS, ConfigError, RunConfig
@@ -13,6 +14,9 @@ from mtlib.models.dieleman import dense_input_frames, n_frames, usable_mel_bands
 SUBCLIP_12K = 34_950  # 2.9125 s at 12 kHz: 349,500 // 10
 CLIP_12K = 349_500
 TABLE_I = [(1024, 1024), (1024, 512), (512, 512), (512, 256), (256, 256), (256, 128), (128, 128)]
+
+
+_one_thread = pytest.fixture(autouse=True)(one_torch_thread)
 
 
 def test_registry_matches_config_and_rejects_unknown_names():

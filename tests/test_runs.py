@@ -12,11 +12,18 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from helpers_train import write_learnable_cache
+from helpers_train import one_torch_thread, write_learnable_cache
 
 import mtlib.train
 from mtlib.config import RunConfig
-from mtlib.runs import HISTORY_COLUMNS, RunStore, read_status, results_frame, run_lock
+from mtlib.runs import (
+    HISTORY_COLUMNS,
+    RunStore,
+    load_torch,
+    read_status,
+    results_frame,
+    run_lock,
+)
 from mtlib.train import TrainingDiverged
 
 # dropout + plateau + momentum exercise every piece of state a resume must restore
@@ -24,6 +31,9 @@ CFG = RunConfig(dataset="runs", epochs=4, lr=0.1, batch_clips=8, norm="batch", d
                 plateau=True, train_eval_clips=16)
 FILES = {"config.json", "status.json", "history.csv", "metrics.json", "predictions.npz",
          "best.pt", "last.pt"}
+
+
+_one_thread = pytest.fixture(autouse=True)(one_torch_thread)
 
 
 class Crash(Exception):
@@ -55,6 +65,10 @@ def test_finished_run_has_all_files_and_is_reused(tmp_path, monkeypatch):
                 "excluded_tags", "seed", "device", "versions", "train_seconds", "epochs_run"):
         assert key in metrics
     assert set(metrics["per_tag"]["low"]) >= {"roc_auc", "pr_auc", "n_train_pos"}
+    assert metrics["clip_samples"] == 25_600 and metrics["input_norm"]["kind"] == "minmax"
+    best = load_torch(run_dir / "best.pt")
+    assert best["epoch"] == metrics["best_epoch"] and best["tags"] == metrics["tags"]
+    assert set(best["model"]) == set(load_torch(run_dir / "last.pt")["model"])
     assert set(metrics["versions"]) >= {"python", "torch", "mtlib"}
     assert list(pd.read_csv(run_dir / "history.csv").columns) == HISTORY_COLUMNS
     assert RunConfig.from_dict(json.loads((run_dir / "config.json").read_text())) == CFG
@@ -137,7 +151,7 @@ def test_crash_while_finishing_never_looks_finished(tmp_path, monkeypatch):
 
 def _spawn(code: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)], env=dict(os.environ),
+        [sys.executable, "-c", textwrap.dedent(code)], env={**os.environ, "OMP_NUM_THREADS": "1"},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers_train import write_learnable_cache
+from helpers_train import one_torch_thread, write_learnable_cache
 
 from mtlib import paths
 from mtlib.config import RunConfig
@@ -14,6 +14,9 @@ from mtlib.train import TrainingDiverged, epoch_batches, fit
 BASE = RunConfig(
     dataset="learnable", epochs=8, lr=0.1, batch_clips=8, norm="batch", train_eval_clips=48
 )
+
+
+_one_thread = pytest.fixture(autouse=True)(one_torch_thread)
 
 
 @pytest.fixture

@@ -18,8 +18,10 @@ import pretty_midi
 from mtlib.synth.recipes import INSTRUMENTS
 from mtlib.synth.scores import ScoreNotes
 
-NOTE_RATE = {"slow": (0.9, 1.6), "medium": (2.0, 3.2), "fast": (3.8, 6.0)}  # notes / s
-DRUM_BPM = {"slow": (60.0, 84.0), "medium": (90.0, 124.0), "fast": (128.0, 172.0)}
+NOTE_RATE = {"slow": (0.8, 1.4), "medium": (2.0, 3.2), "fast": (4.2, 6.5)}  # notes / s
+DRUM_BPM = {"slow": (56.0, 80.0), "medium": (92.0, 124.0), "fast": (132.0, 176.0)}
+# Note-length factor: fast playing is detached, slow and soft playing legato.
+ARTICULATION = {"slow": 1.15, "medium": 1.0, "fast": 0.6}
 ROLE_REGISTER = {"bass": (36, 50), "power": (40, 52), "drone": (45, 57), "strum": (48, 60)}
 TIMING_JITTER_S = 0.008
 VELOCITY_JITTER = 6
@@ -274,7 +276,8 @@ def arrange(score: ScoreNotes, recipe: dict, duration_s: float,
                          score.n_voices, score.bar_q, score.length_q)
     chords = chord_segments(shifted, key)
     timeline = _Timeline(score.length_q, spq, float(recipe["start_s"]), duration_s)
-    legato = 1.1 if recipe["dynamics"] in ("soft", "quiet") else 1.0
+    legato = ARTICULATION[recipe["tempo"]] * (1.1 if recipe["dynamics"] in ("soft", "quiet")
+                                              else 1.0)
     drums = recipe["drums"]
     rhythm_q = 1.0 if drums is not None else 4.0
 

@@ -457,7 +457,10 @@ def get_style(name: str) -> Style:
 def _layer_dict(layer: Layer, kind: str, style: Style, rng: np.random.Generator) -> dict:
     inst = INSTRUMENTS[layer.instrument]
     programs = style.extra.get("programs", {}).get(layer.instrument, inst.programs)
-    gain_db = {"lead": 0.0, "support": -5.0, "accompaniment": -3.0}[kind]
+    # Untagged layers sit further back: what annotators name is what stands out.
+    gain_db = {"lead": 0.0, "support": -5.0, "accompaniment": -1.0}[kind]
+    if not layer.tagged:
+        gain_db -= 4.0
     return {
         "instrument": layer.instrument,
         "role": layer.role,

@@ -33,7 +33,7 @@ from mtlib.io import atomic_path
 
 SAMPLE_RATE = 16_000  # Hz, MTAT's
 CLIP_SAMPLES = 465_984  # samples of a real MTAT clip (29.124 s at 16 kHz)
-RENDER_RATE = 32_000  # Hz; decimated by 2 to SAMPLE_RATE
+RENDER_RATE = 16_000  # Hz; a multiple of SAMPLE_RATE (rendered, then decimated)
 MAX_VOICES = 64  # caps the cost of long release tails; our textures use far fewer
 DRUM_CHANNEL = 9  # GM channel 10
 

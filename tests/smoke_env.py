@@ -1,0 +1,38 @@
+"""The smoke profile's dataset, built once per test session and shared by the test modules.
+
+Session-scoped fixtures run before the function-scoped ``_isolated_dirs`` of conftest.py, so
+this sets the same MTLIB_RESULTS_DIR / MTLIB_CACHE_DIR itself while it works. The dataset is
+cached on disk: a second module asking for it finds it ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def session_dirs(base: Path) -> Iterator[None]:
+    """The generated trees of this test session (the folders conftest.py uses)."""
+    old = {k: os.environ.get(k) for k in ("MTLIB_RESULTS_DIR", "MTLIB_CACHE_DIR")}
+    os.environ["MTLIB_RESULTS_DIR"] = str(base / "results")
+    os.environ["MTLIB_CACHE_DIR"] = str(base / "cache")
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def smoke_dataset(base: Path) -> str:
+    """Generate and prepare the smoke profile's stand-in corpus (once); return its name."""
+    from mtlib.pipeline import ensure_dataset
+    from mtlib.profiles import load_profile
+
+    with session_dirs(base):
+        return ensure_dataset(load_profile("smoke"), progress=False)

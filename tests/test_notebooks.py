@@ -1,0 +1,161 @@
+"""The notebooks: committed without outputs, parameters that match the profiles, and the whole
+report executed under the smoke profile with papermill (once per test session)."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import nbformat
+import pandas as pd
+import papermill
+import pytest
+from smoke_env import session_dirs, smoke_dataset
+
+from mtlib import paths
+from mtlib.profiles import field_names, load_profile
+from mtlib.published import PUBLISHED
+from mtlib.report import notebooks
+
+NOTEBOOKS = notebooks()
+SLUGS = [nb.stem for nb in NOTEBOOKS]
+
+# What each notebook must write (figures: png+pdf, tables: csv+md).
+EXPECTED = {
+    "01_tag_distribution": (["01_tag_distribution"], ["01_tag_distribution"]),
+    "02_hyperparameter_search": (
+        [f"02_hyperparameter_search_{s}" for s in ("input_norm", "filters", "lr", "lr_fine",
+                                                    "momentum")],
+        [f"02_hyperparameter_search_{s}" for s in ("input_norm", "filters", "lr", "lr_fine",
+                                                    "momentum")]),
+    "03_length_stride_table": (["03_length_stride_table"], ["03_length_stride_table"]),
+    "04_training_curves": (["04_training_curves"], ["04_training_curves"]),
+    "05_per_tag_analysis": (["05_per_tag_analysis"],
+                            ["05_per_tag_analysis", "05_per_tag_analysis_clips"]),
+    "06_normalisation_dropout": (["06_normalisation_dropout"], ["06_normalisation_dropout"]),
+    "07_samplecnn": (["07_samplecnn", "07_samplecnn_per_tag"],
+                     ["07_samplecnn", "07_samplecnn_per_tag"]),
+    "08_summary": ([], ["08_summary", "08_summary_trends"]),
+}
+
+
+def test_the_report_has_its_eight_notebooks():
+    assert SLUGS == list(EXPECTED)
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=SLUGS)
+def test_committed_notebook_is_clean_and_thin(nb_path):
+    nb = nbformat.read(str(nb_path), as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code), "outputs committed"
+    title = nb.cells[0]
+    assert title.cell_type == "markdown" and title.source.startswith(f"# {nb_path.stem[:2]} ")
+    for heading in ("**Report:**", "**This notebook**", "**Inputs:**", "**Outputs:**"):
+        assert heading in nb.cells[0].source
+    assert nb.cells[1].metadata.get("tags") == ["parameters"]
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    source = "\n".join(c.source for c in code)
+    assert "class " not in source and "os.chdir" not in source and "../" not in source
+    # The notebook reads its closing claims from data: the last cell builds Markdown.
+    assert "Markdown(" in code[-1].source or nb_path.stem == "08_summary"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=SLUGS)
+def test_parameters_are_profile_fields_with_quick_defaults(nb_path):
+    nb = nbformat.read(str(nb_path), as_version=4)
+    tree = ast.parse(nb.cells[1].source)
+    assigned = {t.id: ast.literal_eval(node.value) for node in tree.body
+                for t in node.targets}  # only `name = literal` lines are allowed
+    assert all(isinstance(node, ast.Assign) for node in tree.body)
+    # papermill must see every assignment, or the profile's value would not be injected.
+    assert set(papermill.inspect_notebook(str(nb_path))) == set(assigned)
+    assert assigned["profile"] == "quick"
+    quick = load_profile("quick").to_flat()
+    for name, value in assigned.items():
+        if name != "profile":
+            assert name in field_names()
+            assert value == quick[name], f"{name}: default differs from configs/quick.yaml"
+    if nb_path.stem in ("02_hyperparameter_search", "03_length_stride_table",
+                        "06_normalisation_dropout", "07_samplecnn"):
+        assert "executor" in assigned  # trial grids must be able to run elsewhere
+
+
+@pytest.fixture(scope="session")
+def smoke_report(tmp_path_factory):
+    """The whole report under the smoke profile, executed once with papermill."""
+    from mtlib.report import run_report
+
+    base = tmp_path_factory.getbasetemp()
+    smoke_dataset(base)
+    with session_dirs(base):
+        run_report("smoke", progress=False)
+        return {p.parent.name: p.stat().st_mtime_ns
+                for p in paths.runs_dir().glob("*/metrics.json")}
+
+
+def test_every_notebook_ran_and_wrote_its_outputs(smoke_report):
+    timings = json.loads((paths.report_dir() / "timings.json").read_text())
+    assert timings["profile"] == "smoke"
+    for slug, (figures, tables) in EXPECTED.items():
+        assert timings["notebooks"][slug]["status"] == "finished"
+        assert (paths.executed_dir() / f"{slug}.ipynb").is_file()
+        assert (paths.report_dir() / f"{slug}.html").is_file()
+        for fig in figures:
+            assert paths.figure_path(fig, "png").stat().st_size > 0
+            assert paths.figure_path(fig, "pdf").stat().st_size > 0
+        for table in tables:
+            assert paths.table_path(table, "csv").stat().st_size > 0
+            assert paths.table_path(table, "md").read_text().startswith("| ")
+    index = (paths.report_dir() / "index.html").read_text()
+    for png in paths.figures_dir().glob("*.png"):
+        assert f"../figures/{png.name}" in index
+    for csv in paths.tables_dir().glob("*.csv"):
+        assert f"../tables/{csv.name}" in index
+    chosen = json.loads((paths.artifacts_dir() / "02_hyperparameter_search-smoke.json").read_text())
+    assert set(chosen["chosen"]) == {"input_norm", "filters", "lr", "momentum"}
+    last = json.loads((paths.artifacts_dir() / "last_report.json").read_text())
+    assert last["profile"] == "smoke" and (paths.runs_dir() / last["best_shallow_run_id"]).is_dir()
+
+
+@pytest.mark.parametrize("slug", list(EXPECTED))
+def test_executed_notebook_has_no_errors_and_reads_its_results(smoke_report, slug):
+    nb = nbformat.read(str(paths.executed_dir() / f"{slug}.ipynb"), as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "profile = \"smoke\"" in injected[0].source
+    closing = nb.cells[-1].outputs
+    assert any("text/markdown" in o.get("data", {}) for o in closing)
+
+
+def test_summary_contains_every_published_number(smoke_report):
+    summary = pd.read_csv(paths.table_path("08_summary", "csv"), dtype=str,
+                          keep_default_na=False)
+    assert list(summary["published"]) == [p.shown() for p in PUBLISHED]
+    assert list(summary["source"]) == [p.source for p in PUBLISHED]
+    # The smoke report measures most of them (stand-in values, not the report's).
+    measured = summary[summary["ours (smoke)"] != "—"]
+    assert len(measured) >= len(summary) - 8
+
+
+def test_quick_settings_are_reported_in_the_output(smoke_report):
+    nb = nbformat.read(str(paths.executed_dir() / "03_length_stride_table.ipynb"), as_version=4)
+    text = json.dumps([c.outputs for c in nb.cells if c.cell_type == "code"])
+    assert "shrinks these settings relative to the report" in text
+    assert "`shallow_epochs`: 1 here, 30 in the report" in text
+
+
+def test_rerun_reuses_the_run_store(smoke_report, tmp_path_factory):
+    from mtlib.report import run_report
+
+    def finished():
+        return {p.parent.name: p.stat().st_mtime_ns
+                for p in paths.runs_dir().glob("*/metrics.json")}
+
+    with session_dirs(tmp_path_factory.getbasetemp()):
+        before = finished()
+        run_report("smoke", only=["03", "04"], progress=False)
+        after = finished()
+    assert set(smoke_report) <= set(before)
+    assert after == before  # nothing retrained, nothing new

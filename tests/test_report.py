@@ -1,0 +1,105 @@
+"""The report runner: notebook order, parameters, and one clear message when a notebook fails."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from mtlib import cli, paths, pipeline, report
+from mtlib.errors import MtlibError
+from mtlib.profiles import load_profile
+
+
+def write_notebook(path, *sources, parameters="profile = 'quick'\nshallow_epochs = 99"):
+    cells = [new_markdown_cell(f"# {path.stem}")]
+    params = new_code_cell(parameters)
+    params.metadata["tags"] = ["parameters"]
+    cells.append(params)
+    cells += [new_code_cell(s) for s in sources]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, str(path))
+
+
+@pytest.fixture
+def fake_notebooks(tmp_path, monkeypatch):
+    """Three notebooks: one that works, one that fails in its second code cell, one after."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_notebook(folder / "01_works.ipynb",
+                   "import json, os\n"
+                   "from mtlib import paths, plots\n"
+                   "import matplotlib.pyplot as plt\n"
+                   "fig, ax = plt.subplots(); ax.plot([0, 1])\n"
+                   "plots.save_figure(fig, '01_works')\n"
+                   "paths.artifacts_dir().mkdir(parents=True, exist_ok=True)\n"
+                   "(paths.artifacts_dir() / 'seen.json').write_text("
+                   "json.dumps({'profile': profile, 'epochs': shallow_epochs}))")
+    write_notebook(folder / "02_breaks.ipynb", "x = 1",
+                   "raise ValueError('the stand-in corpus has no valid clips\\nsecond line')")
+    write_notebook(folder / "03_after.ipynb", "print('never runs')")
+    monkeypatch.setattr(paths, "notebooks_dir", lambda: folder)
+    # A results tree of its own: the session's tree holds the smoke report's notebooks.
+    monkeypatch.setenv("MTLIB_RESULTS_DIR", str(tmp_path / "results"))
+    # The runner's dataset step is tested with the notebooks; here it must cost nothing.
+    monkeypatch.setattr(pipeline, "ensure_dataset", lambda profile, progress=True: "none")
+    return folder
+
+
+def test_failing_notebook_stops_the_run_with_one_line(fake_notebooks, capsys):
+    code = cli.main(["report", "--profile", "smoke", "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    message = err[-1]
+    assert message.startswith("mtlib report: error: notebook 02_breaks failed in cell In[4]: "
+                              "ValueError: the stand-in corpus has no valid clips ...")
+    assert "02_breaks.failed.ipynb" in message
+
+    executed = paths.executed_dir()
+    # What finished before the failure is kept, rendered and timed.
+    assert (executed / "01_works.ipynb").is_file()
+    assert (paths.report_dir() / "01_works.html").is_file()
+    assert paths.figure_path("01_works", "pdf").is_file()
+    # The failing notebook's partial output is kept under its own name, never as a result.
+    assert (executed / "02_breaks.failed.ipynb").is_file()
+    assert not (executed / "02_breaks.ipynb").exists()
+    assert not (executed / "03_after.ipynb").exists()
+    assert not list(executed.glob(".*"))
+
+    timings = json.loads((paths.report_dir() / "timings.json").read_text())
+    assert timings["profile"] == "smoke"
+    assert timings["notebooks"]["01_works"]["status"] == "finished"
+    assert timings["notebooks"]["02_breaks"]["status"] == "failed"
+    assert "03_after" not in timings["notebooks"]
+    index = (paths.report_dir() / "index.html").read_text()
+    assert 'href="01_works.html"' in index and "02_breaks (failed" in index
+    assert "../figures/01_works.png" in index
+
+    # The profile's values reach the notebook, overriding its defaults.
+    seen = json.loads((paths.artifacts_dir() / "seen.json").read_text())
+    assert seen == {"profile": "smoke", "epochs": load_profile("smoke").shallow_epochs}
+
+
+def test_only_reruns_the_named_notebook(fake_notebooks):
+    result = report.run_report("smoke", only=["1"], progress=False)
+    assert list(result.seconds) == ["01_works"]
+    assert (paths.executed_dir() / "01_works.ipynb").is_file()
+
+
+def test_select_and_parameters(fake_notebooks):
+    found = report.notebooks()
+    assert [p.stem for p in report.select(found, ["03", "01_works"])] == ["01_works", "03_after"]
+    with pytest.raises(MtlibError, match="no notebook '09'; valid: 01_works, 02_breaks, 03_after"):
+        report.select(found, ["09"])
+    params = report.parameters_for(found[0], load_profile("smoke"))
+    assert params == {"profile": "smoke", "shallow_epochs": 1}
+
+
+def test_unknown_executor_is_rejected_before_running(fake_notebooks, capsys):
+    assert cli.main(["report", "--profile", "smoke", "--executor", "slurm"]) == 2
+    assert "executor = 'slurm': expected one of local, ray" in capsys.readouterr().err
+    assert not paths.executed_dir().exists()

@@ -1,0 +1,90 @@
+"""``mtlib tag``: top tags of an audio file from a run of the store (on the smoke corpus)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from smoke_env import session_dirs, smoke_dataset
+
+from mtlib import cli, paths
+from mtlib.config import RunConfig
+from mtlib.io import atomic_write_json
+from mtlib.runs import RunStore
+from mtlib.tagging import LAST_REPORT_ARTIFACT, tag_file
+
+MTAT_CLIP = Path(__file__).parent / "data" / "joram-moments_of_clarity-08-solipsism-59-88.mp3"
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """A one-epoch shallow CNN on the smoke corpus, trained into the session's run store."""
+    base = tmp_path_factory.getbasetemp()
+    dataset = smoke_dataset(base)
+    config = RunConfig(dataset=dataset, sample_rate=12000, split="dieleman", epochs=1,
+                       max_train_clips=12, input_norm="minmax", train_eval_clips=0)
+    with session_dirs(base):
+        return RunStore().get_or_run(config, progress=False)
+
+
+def test_tag_prints_the_top_tags(smoke_run, capsys):
+    assert cli.main(["tag", str(MTAT_CLIP), "--run", smoke_run.run_id, "--top", "4"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert smoke_run.run_id in lines[0] and "29." in lines[0] and "1 clip(s)" in lines[0]
+    rows = [line.split() for line in lines[1:]]
+    assert len(rows) == 4
+    scores = [float(r[0]) for r in rows]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+    assert {" ".join(r[1:]) for r in rows} <= set(smoke_run.metrics["tags"])
+
+
+def test_tagging_a_test_clip_reproduces_its_stored_prediction(smoke_run):
+    """The CLI path (decode, normalise, best.pt) equals the evaluation of the test split."""
+    from mtlib.data.cache import open_cache
+
+    clip_ids, _, y_score, tags = smoke_run.predictions()
+    index = open_cache(smoke_run.config.dataset, 12000).index
+    row = index[index["clip_id"] == clip_ids[0]].iloc[0]
+    mp3 = paths.corpus_dir(smoke_run.config.dataset) / row["mp3_path"]
+    out = tag_file(mp3, smoke_run.run_id)
+    got = dict(out["scores"])
+    assert np.allclose([got[t] for t in tags], y_score[0], atol=1e-5)
+
+
+def test_default_run_is_the_last_reports_best_model(smoke_run, capsys):
+    artifact = paths.artifacts_dir() / LAST_REPORT_ARTIFACT
+    artifact.unlink(missing_ok=True)
+    assert cli.main(["tag", str(MTAT_CLIP)]) == 2
+    assert "no report has named a model yet" in capsys.readouterr().err
+    atomic_write_json(artifact, {"profile": "smoke", "best_shallow_run_id": smoke_run.run_id})
+    assert cli.main(["tag", str(MTAT_CLIP), "--top", "1"]) == 0
+    assert smoke_run.run_id in capsys.readouterr().out
+    artifact.unlink()
+
+
+def test_bad_inputs_fail_with_one_line(smoke_run, tmp_path, capsys):
+    assert cli.main(["tag", str(MTAT_CLIP), "--run", "0123456789ab"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no finished run '0123456789ab'" in err[0]
+    assert smoke_run.run_id in err[0]  # the finished runs are listed
+
+    fake = tmp_path / "notes.mp3"
+    fake.write_text("not audio")
+    assert cli.main(["tag", str(fake), "--run", smoke_run.run_id]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "notes.mp3: not an audio file soundfile can read" in err[0]
+
+    assert cli.main(["tag", str(tmp_path / "missing.wav"), "--run", smoke_run.run_id]) == 2
+    assert "no such audio file" in capsys.readouterr().err
+
+
+def test_a_long_file_is_tagged_clip_by_clip(smoke_run, tmp_path):
+    import soundfile as sf
+
+    audio, sr = sf.read(str(MTAT_CLIP), dtype="float32")
+    wav = tmp_path / "long.wav"
+    sf.write(str(wav), np.concatenate([audio, audio, audio[: sr * 5]]), sr)
+    out = tag_file(wav, smoke_run.run_id)
+    assert out["n_clips"] == 3 and out["seconds"] == pytest.approx(2 * len(audio) / sr + 5,
+                                                                   abs=0.01)

@@ -1,9 +1,10 @@
 """Run every benchmark (``benchmarks/bench_*.py``) and print one Markdown table of its figures.
 
 Each benchmark module exposes ``main() -> dict`` and writes ``results/bench/<name>.json``
-itself. This runner calls them one after another (so they never compete for the machine),
-writes ``results/bench/summary.json`` and ``summary.md``, and prints the table with the machine
-each figure was measured on.
+itself (with :func:`write_result`). This runner calls them one after another (so they never
+compete for the machine), then writes ``results/bench/summary.json`` and ``summary.md`` and
+prints one table of every benchmark's figures with the machine each was measured on:
+benchmarks not run this time appear with their last stored figures.
 
 Usage::
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import platform
 import sys
@@ -67,6 +69,7 @@ def write_result(name: str, figures: dict[str, Any]) -> Path:
     out = paths.bench_dir() / f"{name}.json"
     payload = dict(figures)
     payload.setdefault("machine", machine_info())
+    payload.setdefault("measured_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     atomic_write_json(out, payload)
     return out
 
@@ -138,6 +141,14 @@ def markdown_table(results: dict[str, dict[str, Any]], default_machine: dict[str
     return "\n".join(lines) + "\n"
 
 
+def _stored(name: str) -> dict[str, Any] | None:
+    path = paths.bench_dir() / f"{name}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
@@ -150,19 +161,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     machine = machine_info()
-    results: dict[str, dict[str, Any]] = {}
+    fresh: dict[str, dict[str, Any]] = {}
     failed = []
     for path in discover(args.names):
         name = path.stem.removeprefix("bench_")
         print(f"== {path.name}", flush=True)
         try:
-            results[name] = run_one(path)
+            fresh[name] = run_one(path)
         except Exception as err:  # one broken benchmark must not hide the others' figures
             traceback.print_exc()
-            results[name] = {"error": f"{type(err).__name__}: {err}"}
+            fresh[name] = {"error": f"{type(err).__name__}: {err}"}
             failed.append(name)
-        results[name].setdefault("machine", machine)
+        fresh[name].setdefault("machine", machine)
 
+    # The table covers every benchmark: figures measured now, and for the others their last
+    # results/bench/<name>.json (with the machine and time they were measured on).
+    results: dict[str, dict[str, Any]] = {}
+    for path in discover():
+        name = path.stem.removeprefix("bench_")
+        if name in fresh:
+            results[name] = fresh[name]
+        elif (stored := _stored(name)) is not None:
+            results[name] = stored
     table = markdown_table(results, machine)
     atomic_write_json(paths.bench_dir() / "summary.json", {"machine": machine, "results": results})
     atomic_write_text(paths.bench_dir() / "summary.md", table)

@@ -907,3 +907,46 @@ def trend_table(profile: str) -> pd.DataFrame:
         rows.append({"claim": claim, "report": "yes" if pa > pb else "no", "ours": ours,
                      "ours: difference": "" if ours == "not measured" else f"{oa - ob:+.4f}"})
     return pd.DataFrame(rows)
+
+
+# --- how much training a profile asks for (for time estimates) ---------------------------
+
+
+def workload(profile: Profile) -> pd.DataFrame:
+    """Training runs and epochs each notebook asks for: one row per (notebook, model, first
+    layer) with ``runs``, ``epochs`` per run, ``train_clips`` (None: whole train split) and
+    ``total_epochs``. Search and later steps may reuse runs, so counts are upper bounds.
+
+    Multiply ``total_epochs`` by a measured time per epoch of that model and layer (see the
+    training benchmark) to estimate a profile's training time.
+    """
+    p = profile
+    rows = []
+
+    def add(notebook, model, layer, runs, epochs, clips):
+        rows.append({"notebook": notebook, "model": model, "first layer": layer,
+                     "runs": runs, "epochs": epochs, "train_clips": clips,
+                     "total_epochs": runs * epochs})
+
+    start = f"raw {SEARCH_START['length']}/{SEARCH_START['stride']}"
+    grid = (len(p.search_input_norms) + len(p.search_filters) + len(p.search_lrs)
+            + p.search_lr_fine_points + len(p.search_momenta))
+    add("02", "dieleman", start, grid * p.search_trials, p.search_epochs,
+        p.search_max_train_clips)
+    for length, stride in p.table1_pairs:
+        add("03", "dieleman", f"raw {length}/{stride}", p.shallow_trials, p.shallow_epochs,
+            p.shallow_max_train_clips)
+    for length, stride in logmel_pairs(p):
+        add("03", "dieleman", f"logmel {length}/{stride}", p.shallow_trials, p.shallow_epochs,
+            p.shallow_max_train_clips)
+    variants = 2 + len(p.table2_group_counts) + len(p.table2_dropouts)
+    add("06", "dieleman", "best Table I pair", variants * p.shallow_trials, p.shallow_epochs,
+        p.shallow_max_train_clips)
+    add("06", "dieleman", "best Table I pair", p.shallow_trials, p.shallow_long_epochs,
+        p.shallow_max_train_clips)
+    add("07", "samplecnn", f"{p.samplecnn_sample_rate} Hz",
+        (3 + len(p.samplecnn_momenta)) * p.samplecnn_trials, p.samplecnn_epochs,
+        p.samplecnn_max_train_clips)
+    add("07", "samplecnn", f"{p.samplecnn_sample_rate} Hz", p.samplecnn_trials,
+        p.samplecnn_long_epochs, p.samplecnn_max_train_clips)
+    return pd.DataFrame(rows)

@@ -307,10 +307,22 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", help="real MTAT folder (profile full); overrides "
                    "MTLIB_MTAT_ROOT and the profile's data.root")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--plan", action="store_true",
+                   help="print the training runs and epochs the profile asks for; run nothing")
     p.set_defaults(func=_cli)
 
 
 def _cli(args: argparse.Namespace) -> int:
+    if args.plan:
+        from mtlib.experiments import workload
+        from mtlib.plots import to_markdown
+
+        plan = workload(load_profile(args.profile, data_root=args.data_root))
+        clips = ["all" if c is None or c != c else str(int(c)) for c in plan["train_clips"]]
+        print(to_markdown(plan.assign(train_clips=clips)))
+        for model, epochs in plan.groupby("model")["total_epochs"].sum().items():
+            print(f"{model}: at most {epochs} epochs")
+        return 0
     result = run_report(args.profile, only=args.only, executor=args.executor,
                         data_root=args.data_root, progress=not args.no_progress)
     total = result.dataset_seconds + sum(result.seconds.values())

@@ -395,13 +395,10 @@ def _fit(
                 flush=True,
             )
         if run_dir is not None:
-            # best.pt is a convenience copy; last.pt (written after it) is what resume trusts.
+            # last.pt (written after best.pt) is what a resume trusts; _finish rewrites best.pt
+            # from it, so a crash between the two cannot leave mismatched best weights.
             if improved:
-                save_torch(run_dir / BEST_CHECKPOINT, {
-                    "run_id": config.run_id, "epoch": trainer.best_epoch,
-                    "val_roc_auc": trainer.best_val, "model": trainer.best_state,
-                    "config": config.to_dict(), **_model_inputs(views),
-                })
+                _save_best(run_dir, trainer)
             write_history(run_dir, trainer.history)
             save_torch(run_dir / LAST_CHECKPOINT, trainer.state())
             write_status(run_dir, "running", epoch=trainer.epoch)
@@ -409,6 +406,14 @@ def _fit(
             on_epoch_end(trainer.epoch, row)
 
     return _finish(trainer, run_dir, progress)
+
+
+def _save_best(run_dir: Path, trainer: _Trainer) -> None:
+    save_torch(run_dir / BEST_CHECKPOINT, {
+        "run_id": trainer.config.run_id, "epoch": trainer.best_epoch,
+        "val_roc_auc": trainer.best_val, "model": trainer.best_state,
+        "config": trainer.config.to_dict(), **_model_inputs(trainer.views),
+    })
 
 
 def _model_inputs(views: DataViews) -> dict[str, Any]:
@@ -462,6 +467,7 @@ def _finish(trainer: _Trainer, run_dir: Path | None, progress: bool) -> RunResul
     y_true = views.test.labels.astype(np.uint8)
     history = pd.DataFrame(trainer.history, columns=HISTORY_COLUMNS)
     if run_dir is not None:
+        _save_best(run_dir, trainer)
         write_predictions(run_dir / PREDICTIONS_FILE, clip_ids, y_true, y_score, views.tags)
         write_json(run_dir / METRICS_FILE, metrics)
         write_status(run_dir, "finished", epoch=trainer.epoch)  # last: marks the run complete

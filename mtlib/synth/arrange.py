@@ -22,6 +22,8 @@ NOTE_RATE = {"slow": (0.8, 1.4), "medium": (2.0, 3.2), "fast": (4.2, 6.5)}  # no
 DRUM_BPM = {"slow": (56.0, 80.0), "medium": (92.0, 124.0), "fast": (132.0, 176.0)}
 # Note-length factor: fast playing is detached, slow and soft playing legato.
 ARTICULATION = {"slow": 1.15, "medium": 1.0, "fast": 0.6}
+# Velocity offset: slow playing is gentler, fast playing more energetic.
+TEMPO_VELOCITY = {"slow": -10, "medium": 0, "fast": 8}
 ROLE_REGISTER = {"bass": (36, 50), "power": (40, 52), "drone": (45, 57), "strum": (48, 60)}
 TIMING_JITTER_S = 0.008
 VELOCITY_JITTER = 6
@@ -292,11 +294,10 @@ def arrange(score: ScoreNotes, recipe: dict, duration_s: float,
         shift = _fit_register(all_pitch if role in ROLE_REGISTER else top, register)
         if role == "voices" and inst.per_voice:
             programs = [inst.per_voice[min(i, len(inst.per_voice) - 1)] for i in range(len(lines))]
-            if layer["program"] not in inst.per_voice:
-                programs = [layer["program"]] * len(lines)
         else:
             programs = [layer["program"]] * len(lines)
         offset = {"lead": 0, "support": -8, "accompaniment": -4}[layer["kind"]]
+        offset += TEMPO_VELOCITY[recipe["tempo"]]
         by_program: dict[int, pretty_midi.Instrument] = {}
         for line, program in zip(lines, programs):
             if len(line) == 0:

@@ -83,7 +83,7 @@ INSTRUMENTS: dict[str, Instrument] = {
     "guitar_clean": Instrument(("guitar",), (25, 26, 27, 28), (55, 72)),
     "guitar_drive": Instrument(("guitar",), (29, 30), (52, 72)),
     "strings": Instrument(("strings",), (48, 49, 44, 50), (55, 76)),
-    "string_quartet": Instrument(("strings", "violin"), (40, 41, 42), (64, 79), (40, 40, 41, 42)),
+    "string_quartet": Instrument(("strings", "violin"), (40,), (64, 79), (40, 40, 41, 42)),
     "violin": Instrument(("violin",), (40, 110), (67, 84)),
     "cello": Instrument(("cello",), (42,), (45, 60)),
     "harp": Instrument(("harp",), (46,), (60, 79)),

@@ -19,7 +19,7 @@ neither profits from running second. Figures are medians over the rounds.
   start-up of the spawned workers (importing torch) dominates.
 - ``agreement_snr_db``: how closely the two decoders' 12 kHz signals agree (same audio?).
 
-Run: ``python benchmarks/bench_decode.py [--clips 64] [--rounds 3]``.
+Run: ``python benchmarks/bench_decode.py [--clips 64] [--rounds 5]``.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def time_prepare_end_to_end(root: Path, workers: int) -> tuple[float, float]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def main(clips: int = 64, rounds: int = 3, workers: int | None = None) -> dict:
+def main(clips: int = 64, rounds: int = 5, workers: int | None = None) -> dict:
     from run_all import write_result
 
     root = corpus(clips)
@@ -201,7 +201,7 @@ if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=64, help="stand-in clips to decode")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per method")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds per method")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
     args = parser.parse_args()
     main(args.clips, args.rounds, args.workers)

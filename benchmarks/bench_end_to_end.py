@@ -159,6 +159,15 @@ def full_profile_grids(profile) -> list[tuple[str, list[RunConfig]]]:
     return [(name, cfgs) for name, cfgs in grids if cfgs]
 
 
+def _workload_runs(profile) -> int | None:
+    """Runs per :func:`mtlib.experiments.workload` (no reuse across grids: an upper bound)."""
+    try:
+        from mtlib.experiments import workload
+    except ImportError:
+        return None
+    return int(workload(profile)["runs"].sum())
+
+
 def split_clips(split: str) -> dict[str, int]:
     """Train / valid / test clip counts of real MTAT for ``split``."""
     from mtlib.data import metadata
@@ -351,6 +360,7 @@ def project_full(devices: Sequence[int]) -> dict[str, Any]:
         "split": profile.data_split,
         "clips_train_valid_test": f"{clips['train']}/{clips['valid']}/{clips['test']}",
         "runs": len(configs),
+        "runs_upper_bound": _workload_runs(profile),
         "runs_dieleman": sum(c.model == "dieleman" for c in configs),
         "runs_samplecnn": sum(c.model == "samplecnn" for c in configs),
         "epochs": sum(c.epochs for c in configs),

@@ -13,6 +13,13 @@ Two executors train the same :class:`~mtlib.config.RunConfig` s into the same ru
 Finished trials are never resubmitted, so rerunning a grid only trains what is missing.
 Results always come back in the order of ``configs``. Ray is imported only when the ``"ray"``
 executor is used.
+
+Without code changes (e.g. under ``mtlib report --executor ray``) the Ray executor reads
+``RAY_ADDRESS`` (cluster to join), ``MTLIB_RAY_CPUS_PER_TRIAL``, ``MTLIB_RAY_GPUS_PER_TRIAL``
+and ``MTLIB_RAY_MAX_RETRIES``; every ``MTLIB_*`` variable of the driver is passed on to the
+workers. Example::
+
+    run_grid(configs, executor="ray", settings={"address": "auto", "gpus_per_trial": 0.25})
 """
 
 from __future__ import annotations
@@ -39,6 +46,10 @@ DEFAULT_GPU_SHARE = {"dieleman": 0.25, "samplecnn": 1.0}
 # Environment variables forwarded from the driver to every Ray worker (besides the store root,
 # which is passed explicitly): the MTLIB_* family relocates results/cache trees on workers too.
 _FORWARDED_ENV_PREFIX = "MTLIB_"
+
+# Set in a GPU trial's environment to the fraction of its GPU it holds (e.g. "0.25"), for code
+# that sizes its GPU memory use (several trials share one device).
+GPU_SHARE_ENV = "MTLIB_GPU_SHARE"
 
 # Test hook: when set to a folder, a Ray worker's first attempt at a trial exits abruptly
 # (os._exit, like an OOM kill) right after the trial's first epoch checkpoint. A marker file
@@ -97,10 +108,10 @@ class ExecutorSettings:
         and ``MTLIB_RAY_MAX_RETRIES`` (the cluster address comes from ``RAY_ADDRESS``), so a
         report run can be pointed at a cluster without code changes."""
         changes: dict[str, Any] = {}
-        for name, field_name, kind in (
-            ("MTLIB_RAY_CPUS_PER_TRIAL", "cpus_per_trial", float),
-            ("MTLIB_RAY_GPUS_PER_TRIAL", "gpus_per_trial", float),
-            ("MTLIB_RAY_MAX_RETRIES", "max_retries", int),
+        for name, field_name, kind, expected in (
+            ("MTLIB_RAY_CPUS_PER_TRIAL", "cpus_per_trial", float, "a number"),
+            ("MTLIB_RAY_GPUS_PER_TRIAL", "gpus_per_trial", float, "a number"),
+            ("MTLIB_RAY_MAX_RETRIES", "max_retries", int, "an integer"),
         ):
             value = os.environ.get(name)
             if value:
@@ -108,7 +119,7 @@ class ExecutorSettings:
                     changes[field_name] = kind(value)
                 except ValueError:
                     raise MtlibError(
-                        f"environment variable {name}={value!r}: expected a {kind.__name__}"
+                        f"environment variable {name}={value!r}: expected {expected}"
                     ) from None
         return cls(**changes)
 
@@ -165,30 +176,15 @@ def _run_grid_ray(
     root = Path(store.root).resolve()
 
     if todo:
-        ray = _connect(settings)
-        submit = _trial_submitter(ray, settings, root, todo)
-        refs = {submit(cfg): cfg for cfg in todo}
-        bar = tqdm(
-            total=len(unique), initial=len(unique) - len(todo), desc="trials (ray)",
-            unit="trial", disable=not progress,
-        )
+        ray, connected_here = _connect(settings)
         failures: list[tuple[RunConfig, BaseException]] = []
         try:
-            with bar:
-                pending = list(refs)
-                while pending:
-                    ready, pending = ray.wait(pending, num_returns=1)
-                    for ref in ready:
-                        try:
-                            ray.get(ref)
-                        except ray.exceptions.RayError as err:
-                            failures.append((refs[ref], _cause(err)))
-                        bar.update(1)
-        except KeyboardInterrupt:
-            # Stop the cluster's work too; finished and partial trials resume on a rerun.
-            for ref in refs:
-                ray.cancel(ref, force=True)
-            raise
+            _wait_for_trials(ray, settings, root, todo, len(unique), progress, failures)
+        finally:
+            if connected_here:
+                # Leave no Ray processes behind (a notebook kernel being shut down would not
+                # wait for them); the next grid connects again in a few seconds.
+                ray.shutdown()
         if failures:
             cfg, err = failures[0]
             raise MtlibError(
@@ -208,14 +204,41 @@ def _run_grid_ray(
     return [results[cfg.run_id] for cfg in configs]
 
 
+def _wait_for_trials(ray, settings: ExecutorSettings, root: Path, todo: list[RunConfig],
+                     total: int, progress: bool, failures: list) -> None:
+    """Submit ``todo`` and wait for all of it, counting trials done of ``total`` as they
+    finish; a trial's error is appended to ``failures`` as ``(config, exception)``."""
+    submit = _trial_submitter(ray, settings, root, todo)
+    refs = {submit(cfg): cfg for cfg in todo}
+    bar = tqdm(total=total, initial=total - len(todo), desc="trials (ray)", unit="trial",
+               disable=not progress)
+    try:
+        with bar:
+            pending = list(refs)
+            while pending:
+                ready, pending = ray.wait(pending, num_returns=1)
+                for ref in ready:
+                    try:
+                        ray.get(ref)
+                    except ray.exceptions.RayError as err:
+                        failures.append((refs[ref], _cause(err)))
+                    bar.update(1)
+    except KeyboardInterrupt:
+        # Stop the cluster's work too; finished and partial trials resume on a rerun.
+        for ref in refs:
+            ray.cancel(ref, force=True)
+        raise
+
+
 def _connect(settings: ExecutorSettings):
-    """Import ray and join (or start) a cluster; reuse this process's session if one exists."""
+    """Import ray and join (or start) a cluster. Returns ``(ray, connected_here)``: a Ray
+    session that this process already has is reused (and ``connected_here`` is False)."""
     try:
         import ray
     except ImportError as err:  # pragma: no cover - ray is a declared dependency
         raise MtlibError("executor 'ray' needs the ray package (pip install ray)") from err
     if ray.is_initialized():
-        return ray
+        return ray, False
     address = settings.address or os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address)  # the cluster's own settings (dashboard, resources) apply
@@ -226,7 +249,7 @@ def _connect(settings: ExecutorSettings):
             num_gpus=settings.num_gpus,
             include_dashboard=False,
         )
-    return ray
+    return ray, True
 
 
 def _trial_submitter(ray, settings: ExecutorSettings, root: Path, configs: list[RunConfig]):
@@ -265,19 +288,22 @@ def _trial_submitter(ray, settings: ExecutorSettings, root: Path, configs: list[
             num_gpus=gpus,
             max_retries=settings.max_retries,
             retry_exceptions=False,
-            runtime_env=_runtime_env(settings, gpu=gpus > 0),
+            runtime_env=_runtime_env(settings, gpus),
             name=f"mtlib-trial-{cfg.run_id}",
         ).remote(cfg, str(root), settings.cpus_per_trial, "cuda" if gpus > 0 else "cpu")
 
     return submit
 
 
-def _runtime_env(settings: ExecutorSettings, gpu: bool) -> dict[str, Any]:
+def _runtime_env(settings: ExecutorSettings, gpus: float) -> dict[str, Any]:
     env = dict(settings.runtime_env or {})
     env_vars = {k: v for k, v in os.environ.items() if k.startswith(_FORWARDED_ENV_PREFIX)}
     env_vars.pop("MTLIB_EXECUTOR", None)  # a worker never starts a nested grid
-    if not gpu:
+    if gpus > 0:
+        env_vars[GPU_SHARE_ENV] = f"{gpus:g}"
+    else:
         # A CPU trial must not grab a GPU that Ray has not assigned to it.
+        env_vars.pop(GPU_SHARE_ENV, None)
         env_vars["CUDA_VISIBLE_DEVICES"] = ""
     env_vars.update(env.get("env_vars", {}))
     env["env_vars"] = env_vars

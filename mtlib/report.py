@@ -162,7 +162,7 @@ def render_html(executed: Path, out: Path) -> None:
     atomic_write_text(out, body)
 
 
-def write_index(profile: str, timings: dict) -> Path:
+def write_index(profile: Profile, timings: dict) -> Path:
     """``results/report/index.html``: every notebook, figure and table, with wall times."""
     report = paths.report_dir()
 
@@ -194,11 +194,12 @@ def write_index(profile: str, timings: dict) -> Path:
     total = sum(t["seconds"] for t in timings.get("notebooks", {}).values())
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>mtlib report: profile {html.escape(profile)}</title>
+<title>mtlib report: profile {html.escape(profile.name)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
 figure{{display:inline-block;margin:0.5em}}</style></head>
 <body>
-<h1>Digging Deeper into Automatic Music Tagging: reproduction (profile {html.escape(profile)})</h1>
+<h1>Digging Deeper into Automatic Music Tagging: reproduction</h1>
+<p>Profile <b>{html.escape(profile.name)}</b>: {html.escape(profile.description)}</p>
 <h2>Notebooks</h2>
 <p>Dataset step {timings.get('dataset_seconds', 0):.0f} s; notebooks {total:.0f} s.</p>
 <ol>{''.join(items)}</ol>
@@ -287,7 +288,7 @@ def run_report(
             if progress:
                 print(f"[{i}/{len(todo)}] {nb.stem}: {seconds:.1f} s", flush=True)
     finally:
-        write_index(profile.name, timings)
+        write_index(profile, timings)
         _write_last_report(profile.name)
     return result
 

@@ -1,7 +1,8 @@
 """Trial executors: the Ray executor gives exactly the local executor's results, skips finished
 trials, and survives a worker killed mid-trial (retry + resume from the checkpoint).
 
-One local Ray instance (2 CPUs) is shared by the module's Ray tests and shut down at the end.
+One local Ray instance (2 CPUs, 1 logical GPU) is shared by the module's Ray tests and shut
+down at the end.
 """
 
 from __future__ import annotations
@@ -76,11 +77,10 @@ def local_results(prepared, tmp_path_factory):
 @pytest.fixture(scope="module")
 def ray_session():
     """One local Ray instance for the whole module: 2 CPUs (2 concurrent 1-CPU trials) and
-    one logical GPU, so GPU shares are scheduled as on a GPU machine (without CUDA, the
-    trials that get a share still train on the CPU)."""
+    one logical GPU, so GPU shares are scheduled as on a GPU machine."""
     pytest.importorskip("ray")
-    ray = executors._connect(ExecutorSettings(num_cpus=2, num_gpus=1))
-    assert ray.cluster_resources()["CPU"] == 2 and ray.cluster_resources()["GPU"] == 1
+    ray, started = executors._connect(ExecutorSettings(num_cpus=2, num_gpus=1))
+    assert started and ray.cluster_resources()["CPU"] == 2 and ray.cluster_resources()["GPU"] == 1
     yield ray
     ray.shutdown()
 
@@ -121,11 +121,26 @@ def test_settings_from_environment(monkeypatch):
     s = ExecutorSettings.from_env()
     assert (s.cpus_per_trial, s.gpus_per_trial, s.max_retries) == (4.0, 0.25, 2)
     monkeypatch.setenv("MTLIB_RAY_MAX_RETRIES", "two")
-    with pytest.raises(MtlibError, match="MTLIB_RAY_MAX_RETRIES='two': expected a int"):
+    with pytest.raises(MtlibError, match="MTLIB_RAY_MAX_RETRIES='two': expected an integer"):
         ExecutorSettings.from_env()
 
 
-def test_local_grid_trains_duplicates_once_and_keeps_input_order(local_results, tmp_path):
+def test_worker_environment_relocates_trees_and_confines_gpus(monkeypatch):
+    monkeypatch.setenv("MTLIB_RESULTS_DIR", "/shared/results")
+    monkeypatch.setenv("MTLIB_EXECUTOR", "ray")
+    settings = ExecutorSettings(runtime_env={"pip": ["x"], "env_vars": {"OMP_PROC_BIND": "1"}})
+    cpu = executors._runtime_env(settings, gpus=0)
+    assert cpu["pip"] == ["x"] and cpu["env_vars"]["OMP_PROC_BIND"] == "1"
+    assert cpu["env_vars"]["MTLIB_RESULTS_DIR"] == "/shared/results"
+    assert cpu["env_vars"]["CUDA_VISIBLE_DEVICES"] == ""  # CPU trials never see a GPU
+    assert "MTLIB_EXECUTOR" not in cpu["env_vars"]
+    assert executors.GPU_SHARE_ENV not in cpu["env_vars"]
+    gpu = executors._runtime_env(settings, gpus=0.25)
+    assert "CUDA_VISIBLE_DEVICES" not in gpu["env_vars"]  # Ray sets it to the assigned GPU
+    assert gpu["env_vars"][executors.GPU_SHARE_ENV] == "0.25"
+
+
+def test_local_grid_trains_duplicates_once_and_keeps_input_order(local_results):
     store = RunStore(local_results[0].run_dir.parent)
     order = [GRID[1], GRID[0], GRID[1]]
     again = run_grid(order, store=store, progress=False)  # all finished: nothing retrains
@@ -180,7 +195,7 @@ def test_ray_worker_killed_mid_trial_is_retried_and_resumes(
     assert store.status(cfg)["status"] == "finished"
 
 
-def test_ray_trial_errors_are_reported_not_retried(ray_session, tmp_path):
+def test_ray_trial_errors_name_the_run_and_the_cause(ray_session, tmp_path):
     missing = BASE.replace(dataset="no-such-dataset")
     with pytest.raises(MtlibError, match=rf"1 of 1 trial\(s\) failed on Ray; first: run "
                        rf"{missing.run_id} \(dieleman\): DataError: .*no-such-dataset"):
@@ -189,11 +204,12 @@ def test_ray_trial_errors_are_reported_not_retried(ray_session, tmp_path):
     assert RunStore(tmp_path).status(missing)["status"] == "failed"
 
 
+@pytest.mark.slow  # a fresh worker process
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_ray_gpu_trial_fails_loudly_where_torch_sees_no_gpu(ray_session, prepared, tmp_path):
     # Default settings on a cluster with a (here: logical) GPU: a Dieleman trial asks for a
     # quarter of it and must train on CUDA, never silently on the CPU.
-    with pytest.raises(MtlibError, match=r"MtlibError: device 'cuda' requested but CUDA is not"):
+    with pytest.raises(MtlibError, match=r"failed on Ray.*'cuda'.*CUDA is not available"):
         run_grid(GRID[:1], executor="ray", store=RunStore(tmp_path), progress=False)
 
 

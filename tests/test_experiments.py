@@ -10,6 +10,7 @@ import pytest
 from mtlib import experiments as ex
 from mtlib import plots
 from mtlib.errors import MtlibError
+from mtlib.experiments import common
 from mtlib.profiles import load_profile
 from mtlib.runs import RunResult
 
@@ -42,7 +43,7 @@ def trained(monkeypatch):
             calls.append(list(configs))
             return [fake_result(c, score(c) + 0.001 * c.seed) for c in configs]
 
-        monkeypatch.setattr(ex, "run", run)
+        monkeypatch.setattr(common, "run", run)
         return calls
 
     return install
@@ -115,7 +116,7 @@ def test_missing_artifact_names_the_notebook_to_run():
 
 def test_table1_grid_and_artifact(trained):
     trained(lambda c: 0.8 - abs(c.stride - 512) / 10000 + 0.01 * (c.frontend == "logmel"))
-    profile = load_profile("quick").replace(shallow_trials=3)
+    profile = load_profile("quick").replace(shallow_trials=3, table1_logmel=True)
     chosen = {"input_norm": "minmax", "filters": 32, "lr": 0.0075, "momentum": 0.95}
     configs = ex.table1_configs(profile, chosen)
     raw = [c for c in configs if c.frontend == "raw"]
@@ -123,7 +124,7 @@ def test_table1_grid_and_artifact(trained):
     assert {(c.length, c.stride) for c in configs if c.frontend == "logmel"} == {
         (1024, 1024), (256, 256)}
     assert all(c.lr == 0.0075 and c.epochs == profile.shallow_epochs for c in configs)
-    table = ex.table1(ex.run(configs))
+    table = ex.table1(common.run(configs))
     ex.write_table1(profile, table)
     art = ex.read_artifact("03_length_stride_table", "quick")
     assert art["best_pair"] == [1024, 512] or art["best_pair"] == [512, 512]
@@ -140,7 +141,7 @@ def test_table2_steps_keep_the_best_variant(trained):
             c.groups == 4) + (c.dropout or 0) / 10
 
     calls = trained(score)
-    profile = load_profile("quick")
+    profile = load_profile("quick").replace(table2_group_counts=(2, 4, 8, 16))
     base = ex.shallow_config(profile, {"input_norm": "minmax", "filters": 32, "lr": 0.01,
                                        "momentum": 0.9})
     t2 = ex.run_table2(profile, base)

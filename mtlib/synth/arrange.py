@@ -184,17 +184,19 @@ def _role_lines(score: ScoreNotes, role: str, chords: np.ndarray, key, spq: floa
         root, minor = chords[s]
         return [base + root, base + root + (3 if minor else 4), base + root + 7]
 
-    if role in ("voices", "melody", "counter", "bass") and (score.n_voices > 1 or role in (
-            "melody",)):
-        voice_ids = sorted(set(notes[:, 3].astype(int)))
+    def voice(v: int) -> np.ndarray:
+        return notes[notes[:, 3] == v][:, :3]
+
+    if role == "melody":
+        return [voice(0)]
+    if score.n_voices > 1:  # the score's own voices
         if role == "voices":
-            return [notes[notes[:, 3] == v][:, :3] for v in voice_ids]
-        if role == "melody":
-            return [notes[notes[:, 3] == 0][:, :3]]
+            return [voice(v) for v in range(score.n_voices)]
         if role == "counter":
-            return [notes[notes[:, 3] == min(1, voice_ids[-1])][:, :3]]
-        return [notes[notes[:, 3] == voice_ids[-1]][:, :3]]
-    melody = notes[notes[:, 3] == 0][:, :3]
+            return [voice(1)]
+        if role == "bass":
+            return [voice(score.n_voices - 1)]
+    melody = voice(0)
     if role == "counter":  # single-line tune: a diatonic third below the melody
         line = melody.copy()
         line[:, 2] = _diatonic_below(melody[:, 2], key)
@@ -299,7 +301,7 @@ def arrange(score: ScoreNotes, recipe: dict, duration_s: float,
         offset = {"lead": 0, "support": -8, "accompaniment": -4}[layer["kind"]]
         offset += TEMPO_VELOCITY[recipe["tempo"]]
         by_program: dict[int, pretty_midi.Instrument] = {}
-        for line, program in zip(lines, programs):
+        for line, program in zip(lines, programs, strict=True):
             if len(line) == 0:
                 continue
             instrument = by_program.get(program)
@@ -313,7 +315,7 @@ def arrange(score: ScoreNotes, recipe: dict, duration_s: float,
                 jitter = rng.uniform(-TIMING_JITTER_S, TIMING_JITTER_S, len(idx))
                 start = np.clip(start + jitter, 0.0, duration_s)
                 vel = _velocities(len(idx), line[idx, 0], recipe["velocity"], rng, offset)
-                for s, e, p, v in zip(start, end, pitch[idx], vel):
+                for s, e, p, v in zip(start, end, pitch[idx], vel, strict=True):
                     if e - s > 0.02:
                         instrument.notes.append(pretty_midi.Note(int(v), int(p), float(s),
                                                                  float(e)))
@@ -352,7 +354,7 @@ def _drum_track(drums: dict, recipe: dict, score: ScoreNotes, spq: float, timeli
             jitter = rng.uniform(-TIMING_JITTER_S / 2, TIMING_JITTER_S / 2, len(idx))
             v = np.clip(vels[idx] + rng.integers(-VELOCITY_JITTER, VELOCITY_JITTER + 1,
                                                  len(idx)), 1, 127).astype(int)
-            for s, e, vv in zip(np.clip(start + jitter, 0, None), end, v):
+            for s, e, vv in zip(np.clip(start + jitter, 0, None), end, v, strict=True):
                 kit.notes.append(pretty_midi.Note(int(vv), int(key_number), float(s),
                                                   float(max(e, s + 0.05))))
     return kit

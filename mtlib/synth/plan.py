@@ -99,7 +99,7 @@ def style_counts(clips: int) -> dict[str, int]:
     counts = np.floor(exact).astype(int)
     order = np.argsort(-(exact - counts), kind="stable")
     counts[order[: clips - counts.sum()]] += 1
-    return dict(zip(names, counts.tolist()))
+    return dict(zip(names, counts.tolist(), strict=True))
 
 
 def clip_ids(clips: int) -> list[int]:
@@ -147,7 +147,7 @@ def plan_corpus(clips: int, seed: int, drop_rate: float = recipes.DROP_RATE) -> 
         n_scores = min(len(pool), max(1, math.ceil(len(members) / CLIPS_PER_SCORE)))
         slots = np.arange(len(members)) % n_scores
         assign_rng.shuffle(slots)
-        for i, s in zip(members, slots):
+        for i, s in zip(members, slots, strict=True):
             score_of[i] = pool[int(s)]
 
     # Names: every clip of a score in one folder, successive windows.

@@ -190,11 +190,9 @@ def load_notes(ref: ScoreRef) -> ScoreNotes:
     path = cache_path(ref)
     if path.is_file():
         try:
-            data = json.loads(path.read_text())
-            return _from_json(ref, data)
-        except (ValueError, KeyError) as err:  # a damaged cache file is re-parsed
-            path.unlink(missing_ok=True)
-            _ = err
+            return _from_json(ref, json.loads(path.read_text()))
+        except (ValueError, KeyError):
+            path.unlink(missing_ok=True)  # a damaged cache entry is parsed again
     data = _parse(ref)
     atomic_write_json(path, data)
     return _from_json(ref, data)
@@ -215,7 +213,7 @@ def _parse(ref: ScoreRef) -> dict:
         # storePickle=False: music21 would otherwise write its own pickle cache to /tmp.
         score = converter.parse(source, forceSource=True, storePickle=False, **kwargs)
     except Exception as err:  # noqa: BLE001 - music21 raises many types for bad input
-        raise DataError(f"{source} (tune {ref.number}): music21 cannot parse it ({err})")
+        raise DataError(f"{source} (tune {ref.number}): music21 cannot parse it ({err})") from err
     parts = list(getattr(score, "parts", [])) or [score]
     voices = []
     for part in parts:

@@ -28,7 +28,7 @@ from typing import Sequence
 from mtlib import paths
 from mtlib.errors import MtlibError
 from mtlib.io import atomic_write_json, atomic_write_text
-from mtlib.profiles import Profile, available, load_profile
+from mtlib.profiles import MTAT_ROOT_ENV, Profile, available, load_profile
 from mtlib.tagging import LAST_REPORT_ARTIFACT
 
 KERNEL = "python3"
@@ -272,6 +272,11 @@ def run_report(
             2)
         atomic_write_json(paths.report_dir() / TIMINGS_FILE, timings)
 
+    # Notebooks resolve the profile themselves; the data root reaches their kernels through
+    # the environment, whichever way it was given here.
+    old_root = os.environ.get(MTAT_ROOT_ENV)
+    if profile.data_root:
+        os.environ[MTAT_ROOT_ENV] = profile.data_root
     try:
         for i, nb in enumerate(todo, 1):
             if progress:
@@ -288,6 +293,10 @@ def run_report(
             if progress:
                 print(f"[{i}/{len(todo)}] {nb.stem}: {seconds:.1f} s", flush=True)
     finally:
+        if old_root is None:
+            os.environ.pop(MTAT_ROOT_ENV, None)
+        else:
+            os.environ[MTAT_ROOT_ENV] = old_root
         write_index(profile, timings)
         _write_last_report(profile.name)
     return result

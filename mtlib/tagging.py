@@ -6,7 +6,8 @@ epoch. By default it is the best shallow model of the last ``mtlib report`` (the
 names it in ``results/artifacts/last_report.json``).
 
 The file is decoded and resampled with :func:`mtlib.data.prepare.decode_clip`, exactly like
-the training data, cut into consecutive 29.1 s clips (the last one zero-padded), and each
+the training data, cut into consecutive 29.1 s clips (a partial last clip is kept, zero-padded,
+when it holds at least half a clip of audio; a file shorter than one clip is padded), and each
 clip is scored like a test clip; the printed scores are the mean over clips.
 """
 
@@ -72,8 +73,8 @@ def load_model(result):
 
 
 def decode_clips(audio_file: Path, sample_rate: int) -> tuple[np.ndarray, float]:
-    """The whole file as int16 clips ``[n_clips, clip_samples]`` at ``sample_rate`` Hz and its
-    duration in seconds."""
+    """The file as int16 clips ``[n_clips, clip_samples]`` at ``sample_rate`` Hz (see the module
+    docstring for the last clip) and its duration in seconds."""
     import soundfile as sf
 
     from mtlib.data.prepare import clip_samples_for, decode_clip
@@ -88,7 +89,8 @@ def decode_clips(audio_file: Path, sample_rate: int) -> tuple[np.ndarray, float]
     if seconds < MIN_SECONDS:
         raise DataError(f"{audio_file}: {seconds:.2f} s of audio, expected >= {MIN_SECONDS} s")
     clip = clip_samples_for(sample_rate)
-    n_clips = max(1, math.ceil(seconds * sample_rate / clip))
+    # A partial last clip counts when it holds at least half a clip of audio.
+    n_clips = max(1, math.floor(seconds * sample_rate / clip + 0.5))
     whole = decode_clip(audio_file, sample_rate, n_clips * clip, min_seconds=MIN_SECONDS)
     return whole.reshape(n_clips, clip), float(seconds)
 

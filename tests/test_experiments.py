@@ -106,6 +106,12 @@ def test_coordinate_search_keeps_the_best_value_of_each_stage(trained):
     assert findings["search.lr.0.0075"]["n"] == 2
     shown = stages[0].display_table()
     assert list(shown["kept"]) == ["", "", "yes"]
+    comparison = ex.search_comparison(stages).set_index("stage")
+    assert comparison.loc["filters", "kept (ours)"] == "64"
+    assert comparison.loc["filters", "same choice"] == "no"
+    assert comparison.loc["momentum", "same choice"] == "yes"
+    assert comparison.loc["learning rate (coarse)", "kept (report)"] == "—"
+    assert comparison.loc["input normalisation", "validation ROC-AUC (report)"] == "0.72"
 
 
 def test_missing_artifact_names_the_notebook_to_run():

@@ -26,8 +26,9 @@ EXPECTED = {
     "02_hyperparameter_search": (
         [f"02_hyperparameter_search_{s}" for s in ("input_norm", "filters", "lr", "lr_fine",
                                                     "momentum")],
-        [f"02_hyperparameter_search_{s}" for s in ("input_norm", "filters", "lr", "lr_fine",
-                                                    "momentum")]),
+        ["02_hyperparameter_search"] + [
+            f"02_hyperparameter_search_{s}" for s in ("input_norm", "filters", "lr", "lr_fine",
+                                                      "momentum")]),
     "03_length_stride_table": (["03_length_stride_table"], ["03_length_stride_table"]),
     "04_training_curves": (["04_training_curves"], ["04_training_curves"]),
     "05_per_tag_analysis": (["05_per_tag_analysis"],

@@ -131,7 +131,9 @@ def test_style_counts_and_errors():
     counts = style_counts(1000)
     assert sum(counts.values()) == 1000
     assert set(counts) == set(recipes.style_names())
-    assert counts["techno"] == round(1000 * recipes.STYLE_WEIGHTS["techno"])
+    weights = recipes.STYLE_WEIGHTS
+    total = sum(weights.values())
+    assert all(abs(counts[n] - 1000 * w / total) <= 1 for n, w in weights.items())
     with pytest.raises(DataError, match="unknown style 'polka'; valid: classical_strings"):
         recipes.sample_recipe("polka", np.random.default_rng(0))
     with pytest.raises(DataError, match="clips must be a positive integer"):

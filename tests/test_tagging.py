@@ -84,7 +84,10 @@ def test_a_long_file_is_tagged_clip_by_clip(smoke_run, tmp_path):
 
     audio, sr = sf.read(str(MTAT_CLIP), dtype="float32")
     wav = tmp_path / "long.wav"
-    sf.write(str(wav), np.concatenate([audio, audio, audio[: sr * 5]]), sr)
+    # 29.3 s x 3 + 10 s: three full clips and a 10 s tail, too short to count as a clip.
+    sf.write(str(wav), np.concatenate([audio, audio, audio, audio[: sr * 10]]), sr)
     out = tag_file(wav, smoke_run.run_id)
-    assert out["n_clips"] == 3 and out["seconds"] == pytest.approx(2 * len(audio) / sr + 5,
-                                                                   abs=0.01)
+    assert out["n_clips"] == 3
+    assert out["seconds"] == pytest.approx(3 * len(audio) / sr + 10, abs=0.01)
+    sf.write(str(wav), np.concatenate([audio, audio[: sr * 20]]), sr)
+    assert tag_file(wav, smoke_run.run_id)["n_clips"] == 2  # a 20 s tail is its own clip

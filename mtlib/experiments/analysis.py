@@ -116,3 +116,37 @@ def with_paths(clips: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     index = open_cache(profile.data_name, profile.shallow_sample_rate).index
     by_id = dict(zip(index["clip_id"], index["mp3_path"], strict=True))
     return clips.assign(mp3_path=[by_id.get(c, "") for c in clips["clip_id"]])
+
+
+def count_summary(counts: pd.DataFrame) -> dict[str, Any]:
+    """What Figure 1 shows, in numbers: the most and least frequent training tags, their
+    ratio, the share of positives held by the ten most frequent tags, and each part's share
+    of all positives. ``counts``: :func:`tag_counts`."""
+    present = counts[counts["train"] > 0]
+    parts = counts[["train", "valid", "test"]].sum()
+    return {
+        "top": counts.iloc[0], "bottom": present.iloc[-1],
+        "ratio": float(counts["train"].iloc[0] / max(int(present["train"].iloc[-1]), 1)),
+        "top10_share": float(counts["train"].iloc[:10].sum() / counts["train"].sum()),
+        "part_share": (parts / parts.sum()).to_dict(),
+        "same_top5": list(counts.sort_values("test", ascending=False, kind="stable")["tag"][:5])
+        == list(counts["tag"][:5]),
+    }
+
+
+def per_tag_summary(per_tag: pd.DataFrame, n_hardest: int = 5) -> dict[str, Any]:
+    """What Figure 4 shows, in numbers. Among tags with a test ROC-AUC and training clips:
+    the most frequent tag's rank (None when it has no test ROC-AUC), the ``n_hardest`` tags
+    with the lowest ROC-AUC, and the Spearman correlation between training count and ROC-AUC.
+    ``per_tag``: :func:`per_tag_table`."""
+    from scipy.stats import spearmanr
+
+    scored = per_tag[per_tag["roc_auc"].notna() & (per_tag["n_train_pos"] > 0)]
+    top = per_tag.iloc[0]
+    rank = None
+    if top["tag"] in set(scored["tag"]):
+        rank = int(scored["roc_auc"].rank(ascending=False)[scored["tag"] == top["tag"]].iloc[0])
+    rho = (float(spearmanr(scored["n_train_pos"], scored["roc_auc"]).statistic)
+           if len(scored) > 2 else float("nan"))
+    return {"top": top, "top_rank": rank, "n_scored": len(scored),
+            "hardest": scored.nsmallest(n_hardest, "roc_auc"), "spearman": rho}

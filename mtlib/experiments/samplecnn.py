@@ -125,3 +125,12 @@ def compare_per_tag(shallow: pd.DataFrame, samplecnn: pd.DataFrame) -> pd.DataFr
         samplecnn[["tag", "roc_auc"]], on="tag", suffixes=("_shallow", "_samplecnn"))
     both["gain_%"] = 100.0 * (both["roc_auc_samplecnn"] / both["roc_auc_shallow"] - 1.0)
     return both
+
+
+def tag_gain(compare: pd.DataFrame, tag: str) -> float | None:
+    """SampleCNN's relative test ROC-AUC gain (%) on ``tag`` over the shallow CNN; None when
+    either model has no ROC-AUC for it. ``compare``: :func:`compare_per_tag`."""
+    row = compare[compare["tag"] == tag]
+    if len(row) == 0 or pd.isna(row["gain_%"].iloc[0]):
+        return None
+    return float(row["gain_%"].iloc[0])

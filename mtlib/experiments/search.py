@@ -74,6 +74,11 @@ class StageResult:
     config: RunConfig  # the configuration with ``best`` applied (seed 0)
     results: list = field(repr=False, default_factory=list)
 
+    def score(self, value: Any, metric: str = "val_roc_auc") -> float:
+        """Mean ``metric`` over the trials of ``value`` (NaN if the stage did not try it)."""
+        row = self.table[self.table["value"] == value]
+        return float(row[f"{metric}_mean"].iloc[0]) if len(row) else float("nan")
+
     def display_table(self) -> pd.DataFrame:
         t = self.table
         return pd.DataFrame({
@@ -163,3 +168,31 @@ def write_search(profile: Profile, stages: Sequence[StageResult]) -> Path:
 def chosen_config(profile: Profile) -> dict[str, Any]:
     """input_norm, filters, lr and momentum chosen by notebook 02 for this profile."""
     return read_artifact("02_hyperparameter_search", profile.name)["chosen"]
+
+
+# What the report kept at each stage: (value, its published key); the coarse learning-rate
+# stage has no published number.
+REPORT_KEPT: dict[str, tuple[Any, str]] = {
+    "input_norm": ("minmax", "search.input_norm.minmax"),
+    "filters": (32, "search.filters.32"),
+    "lr_fine": (0.0075, "search.lr.0.0075"),
+    "momentum": (0.95, "search.momentum.0.95"),
+}
+
+
+def search_comparison(stages: Sequence[StageResult]) -> pd.DataFrame:
+    """One row per stage: the value we keep and its validation ROC-AUC beside the report's."""
+    from mtlib.published import BY_KEY
+
+    rows = []
+    for stage in stages:
+        kept, key = REPORT_KEPT.get(stage.name, (None, None))
+        rows.append({
+            "stage": stage.label,
+            "kept (ours)": value_key(stage.best),
+            "validation ROC-AUC (ours)": round(stage.score(stage.best), 4),
+            "kept (report)": "—" if kept is None else value_key(kept),
+            "validation ROC-AUC (report)": BY_KEY[key].shown() if key else "—",
+            "same choice": "" if kept is None else ("yes" if stage.best == kept else "no"),
+        })
+    return pd.DataFrame(rows)

@@ -42,6 +42,14 @@ class Table2:
     final_config: RunConfig  # seed 0 of the last row
     final_results: list = field(repr=False, default_factory=list)
 
+    def test_by_norm(self) -> dict[str, float]:
+        """Mean test ROC-AUC of batch norm, layer norm and group norm (its best group count on
+        validation), best first."""
+        norms = self.norms.set_index("variant")["test_roc_auc_mean"]
+        out = {"batch norm": norms["batch norm"], "layer norm": norms["layer norm"],
+               "group norm": norms[best_group_label(self)]}
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
 
 def run_table2(profile: Profile, base: RunConfig, executor: str = "local",
                progress: bool = True) -> Table2:

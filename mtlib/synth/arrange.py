@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pretty_midi
 
-from mtlib.synth.recipes import INSTRUMENTS
+from mtlib.errors import DataError
+from mtlib.synth.recipes import INSTRUMENTS, ROLES
 from mtlib.synth.scores import ScoreNotes
 
 NOTE_RATE = {"slow": (0.8, 1.4), "medium": (2.0, 3.2), "fast": (4.2, 6.5)}  # notes / s
@@ -203,7 +204,7 @@ def _role_lines(score: ScoreNotes, role: str, chords: np.ndarray, key, spq: floa
         return [line]
     if role == "voices":  # single-line tune: melody over block chords
         med = int(np.median(melody[:, 2]))
-        base = 12 * ((med - 10) // 12)
+        base = 12 * ((med - 14) // 12)  # chords in the octave(s) below the tune
         rows = [(seg_on[s], seg_q, p) for s in range(n_seg) for p in triad(s, base)]
         return [melody, np.asarray(rows, dtype=float)]
     if role == "bass":
@@ -248,7 +249,7 @@ def _role_lines(score: ScoreNotes, role: str, chords: np.ndarray, key, spq: floa
         rows = [(t, bar, p) for t in np.arange(0, score.length_q, bar)
                 for p in (48 + tonic, 55 + tonic)]
         return [np.asarray(rows, dtype=float)]
-    raise ValueError(f"unknown role {role!r}")
+    raise DataError(f"unknown role {role!r}; valid: {', '.join(ROLES)}")
 
 
 def _velocities(n: int, onset_q: np.ndarray, vel_range, rng: np.random.Generator,
@@ -290,6 +291,8 @@ def arrange(score: ScoreNotes, recipe: dict, duration_s: float,
         inst = INSTRUMENTS[layer["instrument"]]
         role = layer["role"]
         lines = _role_lines(shifted, role, chords, key, spq, rhythm_q)
+        if not any(len(line) for line in lines):
+            continue
         register = ROLE_REGISTER.get(role, inst.register)
         all_pitch = np.concatenate([line[:, 2] for line in lines if len(line)])
         top = lines[0][:, 2] if len(lines[0]) else all_pitch

@@ -32,6 +32,7 @@ import numpy as np
 
 import mtlib
 from mtlib.data import metadata
+from mtlib.data.mtat import ANNOTATIONS_FILE, STANDIN_MARKER
 from mtlib.errors import DataError
 from mtlib.io import atomic_write_json, atomic_write_text
 from mtlib.synth import recipes
@@ -47,8 +48,7 @@ from mtlib.synth.vocab import VOCABULARY, target_marginals
 
 SMOKE_CLIPS = 48  # tests and the smoke profile: seconds to generate, all splits present
 QUICK_CLIPS = 1000  # the quick profile's corpus
-ANNOTATIONS_FILE = "annotations_final.csv"
-METADATA_FILE = "standin_metadata.json"
+METADATA_FILE = STANDIN_MARKER  # the data layer recognises a stand-in root by this file
 PLAN_FILE = ".standin_plan.json"
 
 _renderer = None  # one loaded SoundFont per worker process
@@ -57,6 +57,7 @@ _renderer = None  # one loaded SoundFont per worker process
 def render_clip(clip: ClipPlan, seed: int) -> np.ndarray:
     """The final audio of one clip: float32 [CLIP_SAMPLES] at 16 kHz (before mp3 coding)."""
     global _renderer
+    # Imported here, not at module level: the CLI imports this module for every command.
     from mtlib.synth.arrange import arrange
     from mtlib.synth.render import CLIP_SAMPLES, SAMPLE_RATE, Renderer, degrade
     from mtlib.synth.scores import load_notes
@@ -104,13 +105,13 @@ def annotations_text(plans: list[ClipPlan]) -> str:
 
 def _metadata(plans: list[ClipPlan], clips: int, seed: int, digest: str) -> dict:
     from mtlib.synth.render import CLIP_SAMPLES, RENDER_RATE, SAMPLE_RATE, soundfont_path
-    from mtlib.synth.scores import _music21_version
+    from mtlib.synth.scores import music21_version
 
     return {
         "generator": "mtlib.synth",
         "generator_version": GENERATOR_VERSION,
         "mtlib_version": mtlib.__version__,
-        "music21_version": _music21_version(),
+        "music21_version": music21_version(),
         "seed": int(seed),
         "clips": int(clips),
         "fingerprint": digest,
@@ -205,20 +206,22 @@ def synth_mtat(
     return out
 
 
-def _bar(total: int, desc: str, progress: bool):
+_PARSE, _RENDER = ("synth-mtat: parse scores", "score"), ("synth-mtat: render clips", "clip")
+
+
+def _bar(total: int, what: tuple[str, str], progress: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="clip" if "render" in desc else "score", desc=desc,
-                disable=not progress)
+    return tqdm(total=total, desc=what[0], unit=what[1], disable=not progress)
 
 
 def _run_serial(out: Path, to_parse: list, todo: list[ClipPlan], seed: int,
                 progress: bool) -> None:
-    with _bar(len(to_parse), "synth-mtat: parse scores", progress and bool(to_parse)) as bar:
+    with _bar(len(to_parse), _PARSE, progress and bool(to_parse)) as bar:
         for ref in to_parse:
             _parse_task(ref)
             bar.update()
-    with _bar(len(todo), "synth-mtat: render clips", progress) as bar:
+    with _bar(len(todo), _RENDER, progress) as bar:
         for clip in todo:
             _render_task(str(out), clip, seed)
             bar.update()
@@ -227,13 +230,13 @@ def _run_serial(out: Path, to_parse: list, todo: list[ClipPlan], seed: int,
 def _run_pool(out: Path, to_parse: list, todo: list[ClipPlan], seed: int, workers: int,
               progress: bool) -> None:
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        for desc, fn, items in (
-            ("synth-mtat: parse scores", _parse_task, [(r,) for r in to_parse]),
-            ("synth-mtat: render clips", _render_task, [(str(out), c, seed) for c in todo]),
+        for what, fn, items in (
+            (_PARSE, _parse_task, [(r,) for r in to_parse]),
+            (_RENDER, _render_task, [(str(out), c, seed) for c in todo]),
         ):
             if not items:
                 continue
-            with _bar(len(items), desc, progress) as bar:
+            with _bar(len(items), what, progress) as bar:
                 pending = set()
                 queue = iter(items)
                 # Keep a bounded number of tasks in flight so an error stops the run early.

@@ -19,11 +19,13 @@ Order of decisions (all deterministic functions of ``(clips, seed)``):
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from mtlib.data.metadata import EMPTY_MP3_CLIP_IDS
 from mtlib.errors import DataError
 from mtlib.synth import recipes
 from mtlib.synth.recipes import SCORE_FAMILIES
@@ -39,9 +41,6 @@ FOLDER_CYCLE = "0d12c3e45f6789ab"
 SPLIT_OF_FOLDER = {**{f: "train" for f in "0123456789ab"}, "c": "valid", "d": "test",
                    "e": "test", "f": "test"}
 FOLDERS_OF_SPLIT = {"train": "0123456789ab", "valid": "c", "test": "def"}
-# Real MTAT clip ids of the three empty mp3s; the stand-in never uses them, so no reader
-# special case for real MTAT can apply to it.
-_RESERVED_CLIP_IDS = frozenset({35644, 55753, 57881})
 
 # Stream ids of the per-clip generators: np.random.default_rng([seed, index, stream]).
 RECIPE_STREAM, LABEL_STREAM, AUDIO_STREAM, START_STREAM = 1, 2, 3, 4
@@ -105,7 +104,8 @@ def style_counts(clips: int) -> dict[str, int]:
 def clip_ids(clips: int) -> list[int]:
     ids, k = [], 1
     while len(ids) < clips:
-        if k not in _RESERVED_CLIP_IDS:
+        # Skip real MTAT's empty-mp3 ids, so no reader special case for them applies here.
+        if k not in EMPTY_MP3_CLIP_IDS:
             ids.append(k)
         k += 1
     return ids
@@ -186,8 +186,6 @@ def plan_corpus(clips: int, seed: int, drop_rate: float = recipes.DROP_RATE) -> 
 
 
 def _stable_hash(text: str, seed: int) -> int:
-    import hashlib
-
     return int.from_bytes(hashlib.sha256(f"{seed}|{text}".encode()).digest()[:8], "big")
 
 

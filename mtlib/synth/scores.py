@@ -90,7 +90,7 @@ def slug(text: str, max_len: int = 40) -> str:
     return out[:max_len].strip("_") or "untitled"
 
 
-def _music21_version() -> str:
+def music21_version() -> str:
     import music21
 
     return music21.__version__
@@ -180,7 +180,7 @@ def catalogue() -> dict[str, tuple[ScoreRef, ...]]:
 
 def cache_path(ref: ScoreRef) -> Path:
     """``cache/scores/<slug of id>-<hash>.json``; the hash covers music21 and EXTRACT_VERSION."""
-    key = f"{ref.score_id}|music21={_music21_version()}|extract={EXTRACT_VERSION}"
+    key = f"{ref.score_id}|music21={music21_version()}|extract={EXTRACT_VERSION}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return paths.cache_dir() / "scores" / f"{slug(ref.score_id, 60)}-{digest}.json"
 
@@ -234,7 +234,7 @@ def _parse(ref: ScoreRef) -> dict:
     end = float(np.max(notes[:, 0] + notes[:, 1]))
     return {
         "id": ref.score_id,
-        "music21": _music21_version(),
+        "music21": music21_version(),
         "extract_version": EXTRACT_VERSION,
         "n_voices": len(voices),
         "bar_q": bar_q,

@@ -10,12 +10,13 @@ rerun.
 Full profile (real MTAT, the report's settings): projected, not run.
 
 1. Runs. The profile's grids are replayed through :mod:`mtlib.experiments` (coordinate
-   search, Table I, Table II, SampleCNN study) with a stand-in ``run`` that records each grid
-   instead of training; configurations repeated across grids are counted once, as the run
-   store trains them once. Which value a stage keeps cannot be known without training:
-   the replay keeps the search's starting values (Dieleman's 32 filters, lr 0.01,
-   momentum 0.9, no input normalisation), L = S = 256 for Table II, and the first variant
-   elsewhere. The counts do not depend on these choices; the cost of later grids does a little.
+   search, Table I, Table II, SampleCNN study) with a recorder in place of
+   :func:`mtlib.executors.run_grid` (training blocked); configurations repeated across
+   grids are counted once, as the run store trains them once. Which value a stage keeps
+   cannot be known without training: the replay keeps the report's choices
+   (``REPORT_KEPT``: min-max input normalisation, 32 filters, lr 0.0075, momentum 0.95),
+   L = S = 256 for Table II, and the first variant elsewhere. The counts do not depend on
+   these choices; the cost of later grids does a little.
 2. Cost of a run: epochs x (train clips x training FLOPs per clip + (validation +
    train-AUC clips) x evaluation FLOPs per clip) + test clips x evaluation FLOPs, with FLOPs
    counted by ``torch.utils.flop_counter`` on the run's own architecture, divided by the
@@ -44,6 +45,7 @@ import argparse
 import functools
 import heapq
 import json
+import math
 import statistics
 import sys
 from dataclasses import dataclass
@@ -108,15 +110,31 @@ def _store_runs(dataset: str | None = None) -> list:
 # --- the full profile: which runs --------------------------------------------------------------
 
 
-def _fake_result(config: RunConfig):
-    """A result with made-up scores, only for replaying the grids' control flow."""
+def _kept_values() -> dict[str, Any]:
+    """The values the report's search kept (``REPORT_KEPT``), else the search's start."""
+    import mtlib.experiments as ex
+
+    kept = dict(getattr(ex, "SEARCH_START", {}))
+    for stage, (value, _key) in getattr(ex, "REPORT_KEPT", {}).items():
+        kept["lr" if stage == "lr_fine" else stage] = value
+    return {k: v for k, v in kept.items() if k in ("input_norm", "filters", "lr", "momentum")}
+
+
+def _fake_result(config: RunConfig, kept: dict[str, Any]):
+    """A result with made-up scores, only for replaying the grids' control flow: the closer
+    a config is to ``kept`` (log distance for numbers), the higher its score, so the search
+    keeps the report's values; elsewhere scores tie and the first variant is kept."""
     import pandas as pd
 
-    from mtlib.experiments import SEARCH_START
     from mtlib.runs import RunResult
 
-    # The search keeps its starting values; everything else: ties -> first in the grid.
-    off = sum(getattr(config, k) != v for k, v in SEARCH_START.items())
+    off = 0.0
+    for name, value in kept.items():
+        ours = getattr(config, name)
+        if isinstance(value, str) or isinstance(ours, str):
+            off += float(ours != value)
+        else:
+            off += abs(math.log(ours / value))
     score = 0.9 - 0.01 * off
     metrics = {"val_roc_auc": score, "test_roc_auc": score, "test_pr_auc": score,
                "best_epoch": config.epochs, "epochs_run": config.epochs, "train_seconds": 0.0}
@@ -124,14 +142,21 @@ def _fake_result(config: RunConfig):
 
 
 def full_profile_grids(profile) -> list[tuple[str, list[RunConfig]]]:
-    """``(grid name, new configs)`` in notebook order; configs seen earlier are left out."""
-    import mtlib.experiments as ex
+    """``(grid name, new configs)`` in notebook order; configs seen earlier are left out.
 
+    Every grid goes through :func:`mtlib.executors.run_grid`, which is replaced by a recorder
+    for the replay; training itself is blocked, so the replay can never start a run.
+    """
+    import mtlib.executors
+    import mtlib.experiments as ex
+    from mtlib.runs import RunStore
+
+    kept = _kept_values()
     grids: list[tuple[str, list[RunConfig]]] = []
     seen: set[str] = set()
     current = ["?"]
 
-    def record(configs: Sequence[RunConfig], executor: str = "local", progress: bool = True):
+    def record(configs: Sequence[RunConfig], *args: Any, **kwargs: Any) -> list:
         configs = list(configs)
         new = []
         for c in configs:
@@ -140,9 +165,13 @@ def full_profile_grids(profile) -> list[tuple[str, list[RunConfig]]]:
                 new.append(c)
         grids.append((f"{current[0]} #{sum(g[0].startswith(current[0]) for g in grids) + 1}",
                       new))
-        return [_fake_result(c) for c in configs]
+        return [_fake_result(c, kept) for c in configs]
 
-    with mock.patch.object(ex, "run", record):
+    def no_training(*args: Any, **kwargs: Any):
+        raise RuntimeError("the full-profile replay tried to train a run")
+
+    with mock.patch.object(mtlib.executors, "run_grid", record), \
+            mock.patch.object(RunStore, "get_or_run", no_training):
         current[0] = "02 search"
         stages = list(ex.coordinate_search(profile, progress=False))
         final = stages[-1].config

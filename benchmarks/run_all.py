@@ -34,11 +34,17 @@ RUN_LAST = ("end_to_end",)
 
 
 def machine_info() -> dict[str, Any]:
-    """CPU model, core count, memory and GPU of this machine (the one a figure was measured on)."""
+    """CPU model, cores, memory, load and GPU of this machine (where a figure was measured).
+
+    ``load_average_1min`` is taken when the figures are written: on a shared machine, other
+    processes' load explains slow absolute rates.
+    """
     info: dict[str, Any] = {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "memory_gb": _memory_gb(),
+        "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "platform": platform.platform(),
         "python": platform.python_version(),
         "gpu": None,
@@ -56,12 +62,14 @@ def machine_info() -> dict[str, Any]:
 
 
 def machine_label(info: dict[str, Any]) -> str:
-    """Short one-line description for tables: "AMD EPYC, 2 cores; GPU: none"."""
+    """Short one-line description for tables: "AMD EPYC, 2 cores (load 1.2); GPU: none"."""
     cores = info.get("usable_cores") or info.get("cores")
     gpu = info.get("gpu") or "none"
     if info.get("gpu_count", 1) > 1:
         gpu = f"{info['gpu_count']}x {gpu}"
-    return f"{info.get('cpu', '?')}, {cores} cores; GPU: {gpu}"
+    load = info.get("load_average_1min")
+    load_text = f" (load {load:g})" if load is not None else ""
+    return f"{info.get('cpu', '?')}, {cores} cores{load_text}; GPU: {gpu}"
 
 
 def write_result(name: str, figures: dict[str, Any]) -> Path:
@@ -72,6 +80,13 @@ def write_result(name: str, figures: dict[str, Any]) -> Path:
     payload.setdefault("measured_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     atomic_write_json(out, payload)
     return out
+
+
+def _memory_gb() -> float | None:
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _cpu_model() -> str:

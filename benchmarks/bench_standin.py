@@ -108,7 +108,7 @@ def _print(f: dict) -> None:
     print(f"smoke corpus: {s['clips']} clips in {s['seconds']} s, {s['size_mb']} MB")
     print(f"baseline macro ROC-AUC {f['baseline_macro_roc_auc']:.3f} (target "
           f"{AUC_BAND[0]}-{AUC_BAND[1]}), per tag {f['baseline_min_tag_auc']:.2f}-"
-          f"{f['baseline_max_tag_auc']:.2f}, {f['baseline_n_train']} train / "
+          f"{f['baseline_max_tag_auc']:.2f}, {f['baseline_n_train']} train+valid / "
           f"{f['baseline_n_test']} test clips")
     print(f"{'tag':12s} {'freq':>6s} {'MTAT':>6s} {'AUC':>6s}")
     for t in VOCABULARY:

@@ -50,10 +50,10 @@ def test_evaluate_baseline_on_toy_features():
     result = evaluate_baseline(features, labels, ["a", "b", "c"], split)
     auc = result["per_tag"]
     assert auc["a"] > 0.95 and 0.55 < auc["b"] < 0.9 and 0.3 < auc["c"] < 0.7
-    assert result["n_train"] == 300 and result["n_test"] == 80
+    assert result["n_train"] == 320 and result["n_test"] == 80  # train + valid rows
     labels[300:, 2] = 0  # no positive in test: excluded, not scored
     assert evaluate_baseline(features, labels, ["a", "b", "c"], split)["excluded_tags"] == ["c"]
-    with pytest.raises(DataError, match="train .* and test"):
+    with pytest.raises(DataError, match="train/valid .* and test"):
         evaluate_baseline(features, labels, ["a", "b", "c"], ["train"] * n)
 
 

@@ -98,6 +98,13 @@ def test_tempo_classes_change_note_rate(tune):
     assert rates["slow"] < 1.6 and rates["fast"] > 3.5
 
 
+def test_drum_patterns_cover_every_named_pattern():
+    assert set(arr.DRUM_PATTERNS) == set(recipes.DRUM_PATTERNS)
+    assert all(len(hits) == 16 for p in arr.DRUM_PATTERNS.values() for hits in p.values())
+    with pytest.raises(DataError, match="unknown drum pattern"):
+        recipes.Drums(("polka",), (0,))
+
+
 def test_key_and_chords():
     scale = np.array([[i, 1.0, p, 0] for i, p in enumerate([62, 64, 66, 67, 69, 71, 73, 74])],
                      dtype=float)

@@ -301,7 +301,7 @@ def arrange(score: ScoreNotes, recipe: dict, duration_s: float,
             programs = [inst.per_voice[min(i, len(inst.per_voice) - 1)] for i in range(len(lines))]
         else:
             programs = [layer["program"]] * len(lines)
-        offset = {"lead": 0, "support": -8, "accompaniment": -4}[layer["kind"]]
+        offset = {"lead": 0, "support": -8, "accompaniment": -2}[layer["kind"]]
         offset += TEMPO_VELOCITY[recipe["tempo"]]
         by_program: dict[int, pretty_midi.Instrument] = {}
         for line, program in zip(lines, programs, strict=True):

@@ -258,7 +258,8 @@ def add_command(subparsers) -> None:
     parser = subparsers.add_parser(
         "synth-mtat",
         help="write a stand-in MagnaTagATune corpus rendered from real scores",
-        description=__doc__.splitlines()[0],
+        description="Write a stand-in MagnaTagATune corpus (real scores rendered with a General "
+        "MIDI SoundFont) in MTAT's own on-disk format.",
     )
     parser.add_argument("--out", required=True, type=Path, help="corpus folder to write")
     parser.add_argument("--clips", type=int, default=QUICK_CLIPS,

@@ -23,7 +23,6 @@ match.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -128,10 +127,17 @@ class Layer:
 class Drums:
     """A drum layer: present with ``prob``; up front (tagged "drums") with ``prominent``."""
 
-    patterns: tuple[str, ...]
-    kits: tuple[int, ...]  # GM drum kit programs: 0 standard, 8 room, 16 power, 24 electronic,
-    prob: float = 1.0  # 25 TR-808, 32 jazz, 40 brush
+    patterns: tuple[str, ...]  # keys of arrange.DRUM_PATTERNS
+    # GM drum kits (program numbers on channel 10): 0 standard, 8 room, 16 power,
+    # 24 electronic, 25 TR-808, 32 jazz, 40 brush.
+    kits: tuple[int, ...]
+    prob: float = 1.0
     prominent: float = 0.5
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.patterns) - set(DRUM_PATTERNS))
+        if unknown:
+            raise DataError(f"unknown drum pattern(s) {unknown}; valid: {', '.join(DRUM_PATTERNS)}")
 
 
 @dataclass(frozen=True)
@@ -148,7 +154,8 @@ class Style:
     tempo: tuple[float, float, float] = (0.3, 0.4, 0.3)  # slow, medium, fast
     dynamics: tuple[float, float, float, float] = (0.1, 0.1, 0.7, 0.1)  # quiet soft normal loud
     solo: bool = False  # "solo" when nothing but the lead instrument plays
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Per-instrument program overrides, e.g. metal's guitars are always distorted.
+    programs: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def _L(instrument: str, role: str, prob: float = 1.0, tagged: bool = True) -> Layer:
@@ -271,14 +278,14 @@ STYLES: tuple[Style, ...] = (
         accompaniment=(_L("choir", "chords"), _L("strings", "chords"), _L("synth_pad", "chords")),
         drums=Drums(("metal",), (16, 0, 8), prob=1.0, prominent=0.7),
         tempo=(0.02, 0.63, 0.35), dynamics=(0.0, 0.0, 0.75, 0.25),
-        extra={"programs": {"guitar_drive": (30,)}},
+        programs={"guitar_drive": (30,)},
     ),
     Style(
         "pop", {"pop": 1.0},
         {"folk": 0.6, "fiddle": 0.2, "chorale": 0.2},
         ((_L("voice", "melody"), 0.35), (_L("piano", "melody"), 0.35),
          (_L("synth_lead", "melody"), 0.15), (_L("guitar_clean", "melody"), 0.15)),
-        support=(_L("piano", "chords", 0.4), _L("epiano", "chords", 0.3),
+        support=(_L("piano", "chords", 0.4, tagged=False), _L("epiano", "chords", 0.3),
                  _L("guitar_clean", "strum", 0.5), _L("bass", "bass", 0.9)),
         accompaniment=(_L("strings", "chords"), _L("synth_pad", "chords"), _L("flute", "counter")),
         drums=Drums(("pop", "halftime", "rock", "rock"), (0, 8, 24), prob=0.85, prominent=0.5),
@@ -334,7 +341,7 @@ STYLES: tuple[Style, ...] = (
         {"folk": 0.4, "chorale": 0.4, "polyphony": 0.2},
         ((_L("piano", "voices"), 0.35), (_L("harp", "arpeggio"), 0.2),
          (_L("flute", "melody"), 0.25), (_L("synth_pad", "voices"), 0.2)),
-        support=(_L("synth_pad", "chords", 0.35), _L("strings", "chords", 0.2)),
+        support=(_L("synth_pad", "chords", 0.5, tagged=False), _L("strings", "chords", 0.2)),
         accompaniment=(_L("voice", "melody"), _L("guitar_nylon", "arpeggio"),
                        _L("harp", "arpeggio"), _L("flute", "counter")),
         tempo=(0.5, 0.5, 0.0), dynamics=(0.2, 0.3, 0.5, 0.0),
@@ -391,30 +398,30 @@ STYLE_BY_NAME: dict[str, Style] = {s.name: s for s in STYLES}
 # Refit after changing any style. The mostly untagged styles (folk_dance, brass_ensemble,
 # organ, jazz_band) stand for MTAT clips that carry none of the vocabulary's tags.
 STYLE_WEIGHTS: dict[str, float] = {
-    "classical_strings": 0.0771,
+    "classical_strings": 0.0833,
     "piano_classical": 0.0040,
-    "harpsichord_baroque": 0.0504,
-    "choral": 0.0209,
+    "harpsichord_baroque": 0.0501,
+    "choral": 0.0233,
     "solo_violin": 0.0040,
-    "solo_cello": 0.0051,
-    "harp": 0.0103,
+    "solo_cello": 0.0047,
+    "harp": 0.0092,
     "flute_classical": 0.0040,
     "folk_flute": 0.0040,
-    "classical_guitar": 0.0059,
-    "country": 0.0280,
-    "rock": 0.1054,
+    "classical_guitar": 0.0073,
+    "country": 0.0281,
+    "rock": 0.1055,
     "metal": 0.0259,
-    "pop": 0.0454,
-    "techno": 0.1465,
-    "dance": 0.0103,
+    "pop": 0.0458,
+    "techno": 0.1476,
+    "dance": 0.0102,
     "electronic": 0.0040,
-    "ambient": 0.0994,
-    "new_age": 0.0106,
-    "indian": 0.0651,
+    "ambient": 0.0970,
+    "new_age": 0.0128,
+    "indian": 0.0652,
     "jazz_band": 0.0040,
-    "folk_dance": 0.1413,
-    "organ": 0.0566,
-    "brass_ensemble": 0.0718,
+    "folk_dance": 0.1074,
+    "organ": 0.0384,
+    "brass_ensemble": 0.1141,
 }
 
 # (true tag, annotated tag, probability, mode): "swap" annotates the synonym instead of the
@@ -457,9 +464,9 @@ def get_style(name: str) -> Style:
 
 def _layer_dict(layer: Layer, kind: str, style: Style, rng: np.random.Generator) -> dict:
     inst = INSTRUMENTS[layer.instrument]
-    programs = style.extra.get("programs", {}).get(layer.instrument, inst.programs)
+    programs = style.programs.get(layer.instrument, inst.programs)
     # Untagged layers sit further back: what annotators name is what stands out.
-    gain_db = {"lead": 0.0, "support": -5.0, "accompaniment": -1.0}[kind]
+    gain_db = {"lead": 0.0, "support": -5.0, "accompaniment": 0.0}[kind]
     if not layer.tagged:
         gain_db -= 4.0
     return {

@@ -150,3 +150,8 @@ def get(key: str) -> Published:
         return BY_KEY[key]
     except KeyError:
         raise KeyError(f"unknown published key {key!r}; valid: {', '.join(BY_KEY)}") from None
+
+
+def shown(*keys: str) -> str:
+    """The published numbers of ``keys`` as printed, joined by ", " (for prose)."""
+    return ", ".join(get(k).shown() for k in keys)

@@ -158,7 +158,8 @@ def test_table2_steps_keep_the_best_variant(trained):
     assert len(calls) == 3
     findings = ex.table2_findings(t2)
     assert set(findings) == {"table2.batch", "table2.layer", "table2.group", "table2.dropout",
-                             "table2.long"}
+                             "table2.long", "table2.kept"}
+    assert findings["table2.kept"] == findings["table2.group"]
     assert findings["table2.group"]["note"] == "group norm, G = 4"
     published = ex.table2_published(t2)
     assert published["batch norm"] == pytest.approx(0.8169)

@@ -31,8 +31,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
-	# tinysoundfont's metadata requires pyaudio (live playback only, unbuildable without
-	# PortAudio headers); the offline renderer needs nothing else.
+	@# tinysoundfont's metadata requires pyaudio (live playback only, unbuildable without
+	@# PortAudio headers); the offline renderer needs nothing else.
 	$(BIN)/python -m pip install --quiet --no-deps tinysoundfont==0.3.7
 	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 > /dev/null
 	@touch $(STAMP)

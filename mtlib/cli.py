@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mtlib {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"mtlib {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
+        msg = f"mtlib {args.command}: interrupted; rerun the same command to resume"
+        print(msg, file=sys.stderr)
         return 130
     return int(code or 0)
 

@@ -201,8 +201,8 @@ def training_curves(curves: pd.DataFrame, best_epoch: int, title: str = "") -> p
         ax.fill_between(curves["epoch"], mean - std, mean + std, color=colour, alpha=0.2,
                         linewidth=0)
     ax.axvline(best_epoch, color="0.3", linestyle="--", linewidth=1)
-    ax.annotate(f"best epoch {best_epoch}", (best_epoch, ax.get_ylim()[0]),
-                xytext=(4, 6), textcoords="offset points", fontsize=8)
+    ax.annotate(f"best epoch {best_epoch}", (best_epoch, ax.get_ylim()[1]),
+                xytext=(4, -12), textcoords="offset points", fontsize=8)
     ax.set_xlabel("epoch")
     ax.set_ylabel("ROC-AUC")
     if title:

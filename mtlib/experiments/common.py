@@ -97,9 +97,14 @@ def variant_table(labels: list[str], results: list, n: int) -> pd.DataFrame:
     return aggregate(frame, ["variant"])
 
 
+def best_index(table: pd.DataFrame, metric: str = "val_roc_auc_mean") -> int:
+    """Position of the row with the highest ``metric`` (ties: first; NaN never wins)."""
+    return int(np.nanargmax(table[metric].to_numpy()))
+
+
 def best_row(table: pd.DataFrame, metric: str = "val_roc_auc_mean") -> pd.Series:
     """The row with the highest ``metric`` (ties: first)."""
-    return table.iloc[int(np.nanargmax(table[metric].to_numpy()))]
+    return table.iloc[best_index(table, metric)]
 
 
 def best_run(results: Sequence[Any]) -> Any:
@@ -166,3 +171,12 @@ def run(configs: Sequence[RunConfig], executor: str = "local", progress: bool = 
     if progress:
         print(f"{total} trial(s): {done} already in the run store, {total - done} to train")
     return run_grid(list(configs), executor=executor, progress=progress)
+
+
+def run_variants(labelled: Sequence[tuple[str, RunConfig]], n: int, executor: str = "local",
+                 progress: bool = True) -> tuple[pd.DataFrame, list]:
+    """Train ``n`` trials of each labelled config; the mean/std table (one row per label, in
+    order) and the runs (``n`` consecutive trials per label)."""
+    configs = [c for _, cfg in labelled for c in trials(cfg, n)]
+    results = run(configs, executor, progress)
+    return variant_table([label for label, _ in labelled], results, n), results

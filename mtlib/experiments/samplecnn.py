@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from mtlib.config import RunConfig
 from mtlib.experiments import common
-from mtlib.experiments.common import mean_std, measurement, trials, variant_table
+from mtlib.experiments.common import mean_std, measurement
 from mtlib.profiles import Profile
 
 # Section VIII-B starts from Lee et al.'s recipe: batch norm, SGD with Nesterov momentum 0.9,
@@ -53,17 +52,15 @@ def run_samplecnn(profile: Profile, group_count: int, executor: str = "local",
     chain = [("recreation (batch norm, plateau scheduler)", base),
              (f"+ group norm (G = {group_count})", grouped),
              ("+ no scheduler", unscheduled)]
-    configs = [c for _, cfg in chain for c in trials(cfg, n)]
-    steps = variant_table([lab for lab, _ in chain], common.run(configs, executor, progress), n)
+    steps, _ = common.run_variants(chain, n, executor, progress)
 
     ms = list(profile.samplecnn_momenta)
-    configs = [c for m in ms for c in trials(unscheduled.replace(momentum=m), n)]
-    momenta = variant_table([f"momentum {m:g}" for m in ms],
-                            common.run(configs, executor, progress), n)
-    best_m = ms[int(np.nanargmax(momenta["val_roc_auc_mean"].to_numpy()))]
+    momenta, _ = common.run_variants(
+        [(f"momentum {m:g}", unscheduled.replace(momentum=m)) for m in ms], n, executor, progress)
+    best_m = ms[common.best_index(momenta)]
     final = unscheduled.replace(momentum=best_m, epochs=profile.samplecnn_long_epochs)
-    results = common.run(trials(final, n), executor, progress)
-    long = variant_table([f"+ momentum {best_m:g}, {final.epochs} epochs"], results, n)
+    long, results = common.run_variants(
+        [(f"+ momentum {best_m:g}, {final.epochs} epochs", final)], n, executor, progress)
     best_mrow = momenta.iloc[[ms.index(best_m)]].assign(variant=f"+ momentum {best_m:g}")
     steps = pd.concat([steps, best_mrow, long], ignore_index=True)
     return SampleCNNStudy(steps, momenta, best_m, results)

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from mtlib.config import RunConfig
@@ -15,8 +14,6 @@ from mtlib.experiments.common import (
     best_run,
     mean_std,
     measurement,
-    trials,
-    variant_table,
     write_artifact,
 )
 from mtlib.profiles import Profile
@@ -59,22 +56,21 @@ def run_table2(profile: Profile, base: RunConfig, executor: str = "local",
     """
     n = profile.shallow_trials
     variants = norm_variants(profile)
-    configs = [c for _, ch in variants for c in trials(base.replace(**ch), n)]
-    norms = variant_table([lab for lab, _ in variants], common.run(configs, executor, progress), n)
-    b = int(np.nanargmax(norms["val_roc_auc_mean"].to_numpy()))
-    best_norm, norm_changes = variants[b]
+    norms, _ = common.run_variants([(lab, base.replace(**ch)) for lab, ch in variants], n,
+                                   executor, progress)
+    best_norm, norm_changes = variants[common.best_index(norms)]
     normed = base.replace(**norm_changes)
 
     ps = list(profile.table2_dropouts)
-    configs = [c for p in ps for c in trials(normed.replace(dropout=p), n)]
-    drops = variant_table([f"{best_norm} + dropout {p:g}" for p in ps],
-                         common.run(configs, executor, progress), n)
-    best_p = ps[int(np.nanargmax(drops["val_roc_auc_mean"].to_numpy()))]
+    drops, _ = common.run_variants(
+        [(f"{best_norm} + dropout {p:g}", normed.replace(dropout=p)) for p in ps], n,
+        executor, progress)
+    best_p = ps[common.best_index(drops)]
     final = normed.replace(dropout=best_p, epochs=profile.shallow_long_epochs)
 
-    results = common.run(trials(final, n), executor, progress)
-    long = variant_table([f"{best_norm} + dropout {best_p:g} + {final.epochs} epochs"],
-                        results, n)
+    long, results = common.run_variants(
+        [(f"{best_norm} + dropout {best_p:g} + {final.epochs} epochs", final)], n, executor,
+        progress)
     return Table2(norms, drops, long, best_norm, best_p, final, results)
 
 
@@ -110,7 +106,7 @@ def _table2_key(step: str, variant: str, t2: Table2) -> str | None:
 
 def best_group_label(t2: Table2) -> str:
     groups = t2.norms[t2.norms["variant"].str.startswith("group")]
-    return groups.iloc[int(np.nanargmax(groups["val_roc_auc_mean"].to_numpy()))]["variant"]
+    return common.best_row(groups)["variant"]
 
 
 def _table2_published(by_key: dict, step: str, variant: str, t2: Table2) -> str:

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from tqdm.auto import tqdm
-
 from mtlib.config import RunConfig
+from mtlib.data.datasets import GPU_SHARE_ENV
 from mtlib.errors import MtlibError
+from mtlib.progress import tqdm
 from mtlib.runs import RunResult, RunStore
 
 EXECUTORS = ("local", "ray")
@@ -47,9 +47,8 @@ DEFAULT_GPU_SHARE = {"dieleman": 0.25, "samplecnn": 1.0}
 # which is passed explicitly): the MTLIB_* family relocates results/cache trees on workers too.
 _FORWARDED_ENV_PREFIX = "MTLIB_"
 
-# Set in a GPU trial's environment to the fraction of its GPU it holds (e.g. "0.25"), for code
-# that sizes its GPU memory use (several trials share one device).
-GPU_SHARE_ENV = "MTLIB_GPU_SHARE"
+# GPU_SHARE_ENV is set in a GPU trial's environment to the fraction of its GPU it holds
+# (e.g. "0.25"); mtlib.data.datasets.gpu_fits sizes the GPU-resident cache by it.
 
 # Test hook: when set to a folder, a Ray worker's first attempt at a trial exits abruptly
 # (os._exit, like an OOM kill) right after the trial's first epoch checkpoint. A marker file

@@ -29,6 +29,7 @@ from mtlib import paths
 from mtlib.errors import MtlibError
 from mtlib.io import atomic_write_json, atomic_write_text
 from mtlib.profiles import MTAT_ROOT_ENV, Profile, available, load_profile
+from mtlib.progress import PLAIN_ENV
 from mtlib.tagging import LAST_REPORT_ARTIFACT
 
 KERNEL = "python3"
@@ -274,9 +275,11 @@ def run_report(
 
     # Notebooks resolve the profile themselves; the data root reaches their kernels through
     # the environment, whichever way it was given here.
-    old_root = os.environ.get(MTAT_ROOT_ENV)
+    # Plain-text progress bars too (mtlib.progress): headless kernels cannot draw widgets.
+    old_env = {k: os.environ.get(k) for k in (MTAT_ROOT_ENV, PLAIN_ENV)}
     if profile.data_root:
         os.environ[MTAT_ROOT_ENV] = profile.data_root
+    os.environ[PLAIN_ENV] = "1"
     try:
         for i, nb in enumerate(todo, 1):
             if progress:
@@ -293,10 +296,11 @@ def run_report(
             if progress:
                 print(f"[{i}/{len(todo)}] {nb.stem}: {seconds:.1f} s", flush=True)
     finally:
-        if old_root is None:
-            os.environ.pop(MTAT_ROOT_ENV, None)
-        else:
-            os.environ[MTAT_ROOT_ENV] = old_root
+        for key, value in old_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         write_index(profile, timings)
         _write_last_report(profile.name)
     return result

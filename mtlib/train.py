@@ -44,7 +44,6 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from mtlib.config import RunConfig
 from mtlib.data.datasets import (
@@ -56,6 +55,7 @@ from mtlib.data.datasets import (
 from mtlib.errors import MtlibError
 from mtlib.metrics import evaluate
 from mtlib.models import build_model, count_parameters
+from mtlib.progress import tqdm
 from mtlib.runs import (
     BEST_CHECKPOINT,
     CONFIG_FILE,

@@ -187,3 +187,22 @@ def test_device_resident_source_matches_memmap_source(seg_cache):
     assert torch.equal(a.batch(np.arange(4), epoch=3)[0], b.batch(np.arange(4), epoch=3)[0])
     with pytest.raises(IndexError, match="not loaded"):
         resident.clips(seg_cache.split_rows("dieleman", "test")[:1])
+
+
+def test_gpu_residency_budget_scales_with_the_trials_gpu_share(monkeypatch):
+    from mtlib.data import datasets
+
+    cuda = torch.device("cuda")
+    clip = 349_500
+    one_clip = AudioSource.working_set_bytes(1, clip)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (100 * one_clip, 0))
+    monkeypatch.delenv(datasets.GPU_SHARE_ENV, raising=False)
+    assert datasets.gpu_fits(50, clip, cuda)  # whole GPU: half the free memory
+    assert not datasets.gpu_fits(51, clip, cuda)
+    monkeypatch.setenv(datasets.GPU_SHARE_ENV, "0.25")  # a quarter of the GPU: an eighth
+    assert datasets.gpu_fits(12, clip, cuda)
+    assert not datasets.gpu_fits(13, clip, cuda)
+    assert not datasets.gpu_fits(1, clip, torch.device("cpu"))
+    monkeypatch.setenv(datasets.GPU_SHARE_ENV, "1.5")
+    with pytest.raises(ConfigError, match=r"MTLIB_GPU_SHARE='1.5': expected a GPU share"):
+        datasets.gpu_fits(1, clip, cuda)

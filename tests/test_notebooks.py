@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 
 import nbformat
 import pandas as pd
@@ -128,6 +129,16 @@ def test_executed_notebook_has_no_errors_and_reads_its_results(smoke_report, slu
     assert len(injected) == 1 and "profile = \"smoke\"" in injected[0].source
     closing = nb.cells[-1].outputs
     assert any("text/markdown" in o.get("data", {}) for o in closing)
+
+
+def test_progress_bars_are_plain_text_that_reaches_the_end(smoke_report):
+    # Widgets cannot be drawn by a headless kernel; a text bar must show the finished count.
+    nb = nbformat.read(str(paths.executed_dir() / "03_length_stride_table.ipynb"), as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    widget = "application/vnd.jupyter.widget-view+json"
+    assert not [o for o in outputs if widget in o.get("data", {})]
+    bars = "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stderr")
+    assert re.search(r"trials: 100%\|[^\r\n]*\| (\d+)/\1 ", bars), bars[-500:]
 
 
 def test_summary_contains_every_published_number(smoke_report):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
+import os
 from dataclasses import dataclass
 from typing import Iterator, Protocol, Sequence
 
@@ -39,6 +40,8 @@ import numpy as np
 import torch
 
 from mtlib.config import INPUT_NORM_SCOPES, INPUT_NORMS, ConfigError, RunConfig
+
+GPU_SHARE_ENV = "MTLIB_GPU_SHARE"  # set per trial by mtlib.executors (Ray, fractional GPUs)
 
 INT16_SCALE = 32768.0
 N_SUBCLIPS = 10
@@ -399,10 +402,34 @@ def subset_rows(rows: np.ndarray, n: int | None) -> np.ndarray:
     return np.sort(np.random.default_rng(SUBSET_SEED).permutation(rows)[:n])
 
 
-def gpu_fits(n_rows: int, clip_samples: int, device: torch.device, fraction: float = 0.5) -> bool:
-    """Whether ``n_rows`` int16 clips take at most ``fraction`` of the device's free memory."""
+def gpu_share() -> float:
+    """This trial's share of its GPU, in (0, 1]: ``MTLIB_GPU_SHARE`` (set by the Ray executor
+    for fractional-GPU trials), 1 when unset."""
+    raw = os.environ.get(GPU_SHARE_ENV, "").strip()
+    if not raw:
+        return 1.0
+    try:
+        share = float(raw)
+    except ValueError:
+        share = float("nan")
+    if not 0.0 < share <= 1.0:
+        raise ConfigError(f"{GPU_SHARE_ENV}={raw!r}: expected a GPU share in (0, 1]")
+    return share
+
+
+def gpu_fits(
+    n_rows: int, clip_samples: int, device: torch.device, fraction: float | None = None
+) -> bool:
+    """Whether ``n_rows`` int16 clips take at most ``fraction`` of the device's free memory.
+
+    ``fraction`` defaults to half this trial's GPU share (:func:`gpu_share`): four trials
+    with a quarter of a GPU each may together claim at most half of it, leaving the rest for
+    activations, even when they all check the free memory at the same moment.
+    """
     if device.type != "cuda":
         return False
+    if fraction is None:
+        fraction = 0.5 * gpu_share()
     free, _ = torch.cuda.mem_get_info(device)
     return AudioSource.working_set_bytes(n_rows, clip_samples) <= fraction * free
 
@@ -415,7 +442,8 @@ def build_views(
     Rows come from ``cache.split_rows(config.split, part, config.require_tag)``; training
     rows are cut to ``config.max_train_clips`` (fixed subset, :func:`subset_rows`), and the
     train-eval rows are the first ``config.train_eval_clips`` of the same permutation. On
-    CUDA the whole working set is copied to GPU memory when it takes <= half the free memory.
+    CUDA the whole working set is copied to GPU memory when it takes <= half the free memory
+    (times this trial's GPU share, :func:`gpu_fits`).
     """
     device = torch.device(device)
     columns = select_tags(cache.tags, config.tags)

@@ -100,7 +100,7 @@ def download_file(url: str, dest: str | Path, progress: bool = True, timeout: fl
 
 def _stream(response: BinaryIO, part: Path, mode: str, offset: int, total: int | None,
             name: str, progress: bool, url: str) -> None:
-    from tqdm.auto import tqdm
+    from mtlib.progress import tqdm
 
     with open(part, mode) as f, tqdm(total=total, initial=offset, unit="B", unit_scale=True,
                                      unit_divisor=1024, desc=name, disable=not progress) as bar:
@@ -325,7 +325,7 @@ def _safe_target(out_dir: Path, name: str) -> Path:
 
 def _extract_members(stream: BinaryIO, members: list[_Member], out_dir: Path,
                      progress: bool) -> None:
-    from tqdm.auto import tqdm
+    from mtlib.progress import tqdm
 
     with tqdm(total=sum(m.size for m in members), unit="B", unit_scale=True, unit_divisor=1024,
               desc="extract mp3", disable=not progress) as bar:

@@ -226,7 +226,7 @@ def prepare_mtat(
         if k not in done
     ]
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
-    from tqdm.auto import tqdm
+    from mtlib.progress import tqdm
 
     bar = tqdm(total=n_clips, initial=n_clips - sum(len(t["rows"]) for t in tasks),
                unit="clip", desc=f"prepare {dataset} @ {sample_rate} Hz", disable=not progress)

@@ -81,9 +81,8 @@ def corpus_features(root: str | Path, n_tags: int = 50, workers: int | None = No
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    from tqdm.auto import tqdm
-
     from mtlib.data.mtat import folder_split, read_annotations, top_tags
+    from mtlib.progress import tqdm
 
     root = Path(root)
     annotations = read_annotations(root)

@@ -210,7 +210,7 @@ _PARSE, _RENDER = ("synth-mtat: parse scores", "score"), ("synth-mtat: render cl
 
 
 def _bar(total: int, what: tuple[str, str], progress: bool):
-    from tqdm.auto import tqdm
+    from mtlib.progress import tqdm
 
     return tqdm(total=total, desc=what[0], unit=what[1], disable=not progress)
 

@@ -73,6 +73,10 @@ class RunConfig:
     norm: str | None = None  # none | batch | layer | group; None = model default
     groups: int = 8  # group count for norm="group" (per layer: gcd(groups, channels))
     dropout: float | None = None  # dropout p; None = model default (see MODEL_DEFAULTS)
+    # Output biases start at the log-odds of each tag's training frequency (init_output_prior):
+    # without it the un-normalised shallow CNN spends its first epochs learning the tag
+    # frequencies through the biases and stalls at that solution (see the README).
+    output_prior: bool = True
     # --- optimiser --------------------------------------------------------------------
     lr: float = 0.01
     momentum: float = 0.9

@@ -55,6 +55,7 @@ from mtlib.data.datasets import (
 from mtlib.errors import MtlibError
 from mtlib.metrics import evaluate
 from mtlib.models import build_model, count_parameters
+from mtlib.models.layers import init_output_prior
 from mtlib.progress import tqdm
 from mtlib.runs import (
     BEST_CHECKPOINT,
@@ -193,7 +194,10 @@ class _Trainer:
         self.views = views
         self.device = device
         torch.manual_seed(config.seed)
-        self.model = build_model(config, len(views.tags), views.source.clip_samples).to(device)
+        model = build_model(config, len(views.tags), views.source.clip_samples)
+        if config.output_prior:
+            init_output_prior(model.output_layer(), views.n_train_pos, len(views.train))
+        self.model = model.to(device)
         self.optimizer = torch.optim.SGD(
             self.model.parameters(), lr=config.lr, momentum=config.momentum,
             nesterov=config.nesterov,

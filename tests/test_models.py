@@ -140,3 +140,20 @@ def test_direct_construction_matches_builder():
     a = DielemanCNN(n_tags=4, input_samples=2560, length=256, stride=256)
     b = build_model(RunConfig(), 4, 25_600)
     assert count_parameters(a) == count_parameters(b)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_output_prior_starts_each_tag_at_its_training_frequency(model):
+    import numpy as np
+
+    from mtlib.models.layers import init_output_prior
+
+    net = build_model(RunConfig(model=model), n_tags=3, clip_samples=10 * 3**10)
+    out = net.output_layer()
+    assert isinstance(out, nn.Linear) and out is list(net.modules())[-1]
+    init_output_prior(out, np.array([0, 10, 99]), n_clips=99)
+    rate = torch.sigmoid(out.bias.detach().double())
+    expected = (torch.tensor([0.0, 10.0, 99.0], dtype=torch.float64) + 0.5) / 100.0
+    torch.testing.assert_close(rate, expected, rtol=1e-6, atol=0)
+    with pytest.raises(ConfigError, match="2 tag counts for an output layer of 3 tags"):
+        init_output_prior(out, np.array([1, 2]), n_clips=10)

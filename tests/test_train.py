@@ -56,6 +56,20 @@ def test_same_config_gives_identical_results(learnable):
     assert not _same_history(a.history, c.history)
 
 
+def test_output_prior_starts_training_at_the_tag_frequencies():
+    # Rare tags, as in MTAT; lr ~ 0, so the first epoch's loss is the initial network's.
+    rare = write_learnable_cache("rare", 12000, clip_samples=25_600, clips_per_folder=12,
+                                 p_tag=0.08)
+    cfg = BASE.replace(dataset="rare", epochs=1, norm="none", lr=1e-9, momentum=0.0)
+    y = np.asarray(rare.labels)[rare.split_rows("dieleman", "train")].astype(float)
+    q = (y.sum(0) + 0.5) / (len(y) + 1)
+    marginal = float(np.mean(-(y * np.log(q) + (1 - y) * np.log(1 - q))))
+    with_prior = fit(cfg, progress=False).history["train_loss"].iloc[0]
+    without = fit(cfg.replace(output_prior=False), progress=False).history["train_loss"].iloc[0]
+    assert abs(with_prior - marginal) < 0.02
+    assert marginal < 0.4 and abs(without - np.log(2)) < 0.05  # default init: logits near 0
+
+
 def test_epoch_batches_are_seeded_and_cover_the_data():
     b = epoch_batches(21, 10, seed=3, epoch=1)
     assert [len(x) for x in b] == [10, 10]  # a final single-clip batch is dropped

@@ -159,6 +159,10 @@ class DielemanCNN(nn.Module):
             nn.Linear(HIDDEN, n_tags),
         )
 
+    def output_layer(self) -> nn.Linear:
+        """The last dense layer (its biases: :func:`mtlib.models.layers.init_output_prior`)."""
+        return self.head[-1]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[..., 1, input_samples]`` float samples -> ``[..., n_tags]`` logits."""
         flat, lead = flatten_units(x, self.input_samples, "DielemanCNN")

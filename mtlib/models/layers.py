@@ -1,9 +1,10 @@
-"""Building blocks shared by the models: normalisation layers and shape helpers."""
+"""Building blocks shared by the models: normalisation layers, output init, shape helpers."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -30,6 +31,24 @@ def make_norm(kind: str, channels: int, groups: int = 8) -> nn.Module:
     if kind == "group":
         return nn.GroupNorm(math.gcd(groups, channels), channels)
     raise ConfigError(f"unknown norm {kind!r}; valid: {', '.join(LAYER_NORMS)}")
+
+
+def init_output_prior(output: nn.Linear, n_positive: np.ndarray, n_clips: int) -> None:
+    """Set the output biases to the log-odds of each tag's training frequency.
+
+    ``n_positive`` (int [n_tags]) counts the training clips with each tag among ``n_clips``.
+    The rate is smoothed, ``(n_positive + 0.5) / (n_clips + 1)``, so a tag without positives
+    gets a finite bias. At the first step every sigmoid output then already predicts its
+    tag's frequency, and the gradients go to the features instead of to the biases.
+    """
+    n_positive = np.asarray(n_positive, dtype=np.float64)
+    if n_positive.shape != (output.out_features,):
+        raise ConfigError(
+            f"{len(n_positive)} tag counts for an output layer of {output.out_features} tags"
+        )
+    rate = (n_positive + 0.5) / (n_clips + 1.0)
+    with torch.no_grad():
+        output.bias.copy_(torch.from_numpy(np.log(rate / (1.0 - rate))))
 
 
 def flatten_units(x: torch.Tensor, input_samples: int, model: str) -> tuple[torch.Tensor, tuple]:

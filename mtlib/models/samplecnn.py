@@ -54,6 +54,10 @@ class SampleCNN(nn.Module):
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(512, n_tags))
 
+    def output_layer(self) -> nn.Linear:
+        """The last dense layer (its biases: :func:`mtlib.models.layers.init_output_prior`)."""
+        return self.head[-1]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[..., 1, 59049]`` float samples -> ``[..., n_tags]`` logits."""
         flat, lead = flatten_units(x, SEGMENT_SAMPLES, "SampleCNN")

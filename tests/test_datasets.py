@@ -143,6 +143,11 @@ def test_build_views_subsets_and_tags(cache):
     # the silent "empty" row is never part of a split
     silent_row = int(np.flatnonzero(cache.index["status"] == "empty")[0])
     assert all(silent_row not in v.rows for v in (views.train, views.valid, views.test))
+    # residency: automatic (never on a CPU) unless forced
+    assert not views.source.resident
+    forced = build_views(cache, cfg, resident=True)
+    assert forced.source.resident
+    assert torch.equal(forced.valid.batch(np.arange(2))[0], views.valid.batch(np.arange(2))[0])
 
 
 def test_prefetching_iterator_yields_the_same_batches(cache):

@@ -435,7 +435,10 @@ def gpu_fits(
 
 
 def build_views(
-    cache: CacheLike, config: RunConfig, device: str | torch.device = "cpu"
+    cache: CacheLike,
+    config: RunConfig,
+    device: str | torch.device = "cpu",
+    resident: bool | None = None,
 ) -> DataViews:
     """The train / valid / test / train-eval views of ``cache`` for ``config``.
 
@@ -443,7 +446,8 @@ def build_views(
     rows are cut to ``config.max_train_clips`` (fixed subset, :func:`subset_rows`), and the
     train-eval rows are the first ``config.train_eval_clips`` of the same permutation. On
     CUDA the whole working set is copied to GPU memory when it takes <= half the free memory
-    (times this trial's GPU share, :func:`gpu_fits`).
+    (times this trial's GPU share, :func:`gpu_fits`); ``resident`` True / False forces the
+    choice (benchmarks compare the two paths).
     """
     device = torch.device(device)
     columns = select_tags(cache.tags, config.tags)
@@ -458,7 +462,8 @@ def build_views(
     train_rows = subset_rows(parts["train"], config.max_train_clips)
     eval_rows = subset_rows(train_rows, max(1, config.train_eval_clips))
     needed = np.unique(np.concatenate([train_rows, parts["valid"], parts["test"]]))
-    resident = gpu_fits(len(needed), cache.clip_samples, device)
+    if resident is None:
+        resident = gpu_fits(len(needed), cache.clip_samples, device)
     source = AudioSource(cache.audio, device, rows=needed, resident=resident)
     norm = InputNorm.fit(config.input_norm, config.input_norm_scope, source, train_rows)
 

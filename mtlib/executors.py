@@ -47,8 +47,8 @@ DEFAULT_GPU_SHARE = {"dieleman": 0.25, "samplecnn": 1.0}
 # which is passed explicitly): the MTLIB_* family relocates results/cache trees on workers too.
 _FORWARDED_ENV_PREFIX = "MTLIB_"
 
-# GPU_SHARE_ENV is set in a GPU trial's environment to the fraction of its GPU it holds
-# (e.g. "0.25"); mtlib.data.datasets.gpu_fits sizes the GPU-resident cache by it.
+# A GPU trial's environment holds GPU_SHARE_ENV, the fraction of its GPU it holds (e.g.
+# "0.25"), by which mtlib.data.datasets.gpu_fits sizes the GPU-resident cache.
 
 # Test hook: when set to a folder, a Ray worker's first attempt at a trial exits abruptly
 # (os._exit, like an OOM kill) right after the trial's first epoch checkpoint. A marker file

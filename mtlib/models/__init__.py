@@ -2,7 +2,8 @@
 
 Every model maps ``[..., 1, input_samples]`` float samples to ``[..., n_tags]`` logits and
 exposes ``input_samples`` (the length of one unit: a Dieleman subclip or a SampleCNN
-segment).
+segment) and ``output_layer()`` (its last ``nn.Linear``, whose biases training initialises
+from the tag frequencies, :func:`mtlib.models.layers.init_output_prior`).
 """
 
 from __future__ import annotations

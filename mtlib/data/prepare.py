@@ -88,7 +88,7 @@ def decode_clip(
     if path.stat().st_size == 0:
         raise ClipError("empty", f"{path}: mp3 file is empty (0 bytes)")
     try:
-        data, file_hz = sf.read(path, dtype="float32", always_2d=True)
+        data, file_hz = sf.read(path, dtype="float32")  # [n] for mono (MTAT), [n, channels]
     except Exception as err:  # noqa: BLE001 - libsndfile raises several types for bad files
         detail = getattr(err, "error_string", None) or type(err).__name__
         raise ClipError(
@@ -101,13 +101,14 @@ def decode_clip(
         raise ClipError(
             "too_short", f"{path}: decodes to {seconds:.2f} s, expected >= {min_seconds:.2f} s"
         )
-    mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-    if file_hz != sample_rate:
-        with torch.no_grad():
-            mono = _resampler(int(file_hz), int(sample_rate))(torch.from_numpy(mono)).numpy()
+    mono = torch.from_numpy(data if data.ndim == 1 else data.mean(axis=1))
+    with torch.no_grad():
+        if file_hz != sample_rate:
+            mono = _resampler(int(file_hz), int(sample_rate))(mono)
+        # In place, in float32: round half to even, then saturate to the int16 range.
+        pcm = mono[:clip_samples].mul_(32768.0).round_().clamp_(-32768, 32767).to(torch.int16)
     out = np.zeros(clip_samples, dtype=np.int16)
-    n = min(clip_samples, mono.shape[0])
-    out[:n] = np.clip(np.rint(mono[:n] * 32768.0), -32768, 32767).astype(np.int16)
+    out[: len(pcm)] = pcm.numpy()
     return out
 
 

@@ -76,8 +76,13 @@ def device_intervals(events: Iterable[Any]) -> tuple[tuple[float, float] | None,
     return window, kernels, copies
 
 
-def profile_path(dataset: str, cache, resident: bool, epochs: int) -> dict[str, Any]:
-    """Warm-up epoch, then ``epochs`` profiled training epochs on one data path."""
+def profile_path(dataset: str, cache, resident: bool, epochs: int,
+                 device: str = "cuda") -> dict[str, Any]:
+    """Warm-up epoch, then ``epochs`` profiled training epochs on one data path.
+
+    ``device="cpu"`` runs the same steps without CUDA activity (the tests use it; it finds
+    no GPU kernels and says so).
+    """
     import torch
     from torch.profiler import ProfilerActivity, profile, record_function
 
@@ -85,23 +90,30 @@ def profile_path(dataset: str, cache, resident: bool, epochs: int) -> dict[str, 
     from mtlib.data import datasets
     from mtlib.train import _determinism, _Trainer
 
-    device = torch.device("cuda")
+    device = torch.device(device)
+    cuda = device.type == "cuda"
     config = RunConfig(dataset=dataset, input_norm="standardise", epochs=epochs + 1)
     needed = sum(len(cache.split_rows(config.split, p)) for p in ("train", "valid", "test"))
-    if resident and not datasets.gpu_fits(needed, cache.clip_samples, device):
+    if resident and cuda and not datasets.gpu_fits(needed, cache.clip_samples, device):
         return {"skipped": "the working set does not fit in half the free GPU memory"}
     views = datasets.build_views(cache, config, device, resident=resident)
+
+    def sync() -> None:
+        if cuda:
+            torch.cuda.synchronize(device)
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     # The training part of mtlib.train.fit's loop (its epochs also validate and checkpoint).
     with _determinism(device):
         trainer = _Trainer(config, views, device)
         trainer.train_epoch(progress=False)
-        torch.cuda.synchronize()
-        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        sync()
+        with profile(activities=activities) as prof:
             with record_function(WINDOW):
                 start = time.perf_counter()
                 for _ in range(epochs):
                     trainer.train_epoch(progress=False)
-                torch.cuda.synchronize()
+                sync()
                 seconds = time.perf_counter() - start
     window, kernels, copies = device_intervals(prof.profiler.kineto_results.events())
     if window is None or not kernels:

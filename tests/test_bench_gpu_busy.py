@@ -65,3 +65,24 @@ def test_without_cuda_the_benchmark_records_that_it_needs_a_gpu(capsys):
     stored = json.loads((paths.bench_dir() / "gpu_busy.json").read_text())
     assert stored["skipped"] == figures["skipped"] and stored["machine"]["gpu"] is None
     assert "needs a GPU" in capsys.readouterr().out
+
+
+def test_device_intervals_reads_this_torch_profilers_raw_events():
+    # The same profiler calls as on CUDA, with CPU activity only: the window is found.
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with record_function(bench.WINDOW):
+            torch.ones(64, 64) @ torch.ones(64, 64)
+    window, kernels, copies = bench.device_intervals(prof.profiler.kineto_results.events())
+    assert window is not None and window[1] > window[0]
+    assert kernels == [] and copies == []
+
+
+def test_profiled_training_runs_on_both_data_paths_without_a_gpu():
+    from helpers_train import write_learnable_cache
+
+    cache = write_learnable_cache("busy", 12000, clip_samples=25_600, clips_per_folder=2)
+    for resident in (True, False):
+        result = bench.profile_path("busy", cache, resident=resident, epochs=1, device="cpu")
+        assert result == {"skipped": "the profiler recorded no GPU kernels"}

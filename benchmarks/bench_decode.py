@@ -186,13 +186,10 @@ def time_single_process(
 ) -> tuple[list[float], dict[str, list[float]]]:
     """Clips/s per round of the public pipeline and of each importable decoder, in this process.
 
-    Torch gets one thread, as in prepare's workers; every method decodes one file first.
+    Every method decodes one file first (imports, first-call set-up). Neither uses torch.
     """
     import importlib.util
 
-    import torch
-
-    torch.set_num_threads(1)
     decoders = {name: fn for name, (module, fn) in DECODERS.items()
                 if importlib.util.find_spec(module) is not None}
     for fn in (*decoders.values(), _decode_librosa):

@@ -100,12 +100,6 @@ METHODS = {"prepare": _decode_prepare, "librosa": _decode_librosa, "mp3_only": _
 
 
 # --- the decode floor: every installed mp3 decoder, decode only (float32 at the file's rate) --
-def _libsndfile(path: str) -> np.ndarray:
-    import soundfile as sf
-
-    return sf.read(path, dtype="float32")[0]
-
-
 def _miniaudio(path: str) -> np.ndarray:
     import miniaudio
 
@@ -128,7 +122,7 @@ def _pyav(path: str) -> np.ndarray:
 
 # name -> (module that must import, decode function)
 DECODERS = {
-    "libsndfile (soundfile)": ("soundfile", _libsndfile),
+    "libsndfile (soundfile)": ("soundfile", _decode_mp3_only),
     "dr_mp3 (miniaudio)": ("miniaudio", _miniaudio),
     "pedalboard": ("pedalboard", _pedalboard),
     "FFmpeg (PyAV)": ("av", _pyav),

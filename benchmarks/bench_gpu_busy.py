@@ -93,10 +93,11 @@ def profile_path(dataset: str, cache, resident: bool, epochs: int,
     device = torch.device(device)
     cuda = device.type == "cuda"
     config = RunConfig(dataset=dataset, input_norm="standardise", epochs=epochs + 1)
-    needed = sum(len(cache.split_rows(config.split, p)) for p in ("train", "valid", "test"))
-    if resident and cuda and not datasets.gpu_fits(needed, cache.clip_samples, device):
+    # On CUDA the resident path is mtlib's own choice (resident when the working set fits).
+    views = datasets.build_views(cache, config, device,
+                                 resident=None if cuda and resident else resident)
+    if views.source.resident != resident:
         return {"skipped": "the working set does not fit in half the free GPU memory"}
-    views = datasets.build_views(cache, config, device, resident=resident)
 
     def sync() -> None:
         if cuda:

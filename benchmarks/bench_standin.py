@@ -59,20 +59,14 @@ def _timed_synth(out: Path, clips: int, seed: int, workers: int | None) -> dict:
 
 
 def main(clips: int = QUICK_CLIPS, seed: int = 0, workers: int | None = None) -> dict:
-    old_cache = os.environ.get("MTLIB_CACHE_DIR")
     paths.cache_dir().mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-standin-", dir=paths.cache_dir()) as tmp:
-        os.environ["MTLIB_CACHE_DIR"] = tmp  # empty score cache: time includes parsing
-        try:
+        # An empty score cache: the time includes parsing the scores.
+        with paths.environ({"MTLIB_CACHE_DIR": tmp}):
             quick = _timed_synth(Path(tmp) / "quick", clips, seed, workers)
             smoke = _timed_synth(Path(tmp) / "smoke", SMOKE_CLIPS, seed, workers)
             annotations = read_annotations(Path(tmp) / "quick")
             baseline = run_baseline(Path(tmp) / "quick", workers=workers, progress=False)
-        finally:
-            if old_cache is None:
-                os.environ.pop("MTLIB_CACHE_DIR", None)
-            else:
-                os.environ["MTLIB_CACHE_DIR"] = old_cache
     targets = target_marginals()
     freq = {t: round(float(annotations[t].mean()), 4) for t in VOCABULARY}
     per_tag = baseline["per_tag"]

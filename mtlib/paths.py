@@ -7,15 +7,34 @@ temporary folder):
   (default ``<repo>/results``).
 - ``MTLIB_CACHE_DIR``: generated corpora and prepared audio caches (default ``<repo>/cache``).
 
-All helpers are functions, so a changed environment variable takes effect at once.
+All helpers are functions, so a changed environment variable takes effect at once;
+:func:`environ` changes some for the length of a ``with`` block.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Iterator, Mapping
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the ``with`` block, then restore each one as it was
+    (a variable that was unset is unset again)."""
+    old = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def repo_root() -> Path:

@@ -274,33 +274,28 @@ def run_report(
         atomic_write_json(paths.report_dir() / TIMINGS_FILE, timings)
 
     # Notebooks resolve the profile themselves; the data root reaches their kernels through
-    # the environment, whichever way it was given here.
-    # Plain-text progress bars too (mtlib.progress): headless kernels cannot draw widgets.
-    old_env = {k: os.environ.get(k) for k in (MTAT_ROOT_ENV, PLAIN_ENV)}
+    # the environment, whichever way it was given here. Progress bars are plain text there
+    # (mtlib.progress): headless kernels cannot draw widgets.
+    kernel_env = {PLAIN_ENV: "1"}
     if profile.data_root:
-        os.environ[MTAT_ROOT_ENV] = profile.data_root
-    os.environ[PLAIN_ENV] = "1"
+        kernel_env[MTAT_ROOT_ENV] = profile.data_root
     try:
-        for i, nb in enumerate(todo, 1):
-            if progress:
-                print(f"[{i}/{len(todo)}] {nb.stem}", flush=True)
-            nb_start = time.perf_counter()
-            try:
-                seconds = execute(nb, parameters_for(nb, profile), kernel, progress)
-            except NotebookFailed:
-                record(nb, time.perf_counter() - nb_start, "failed")
-                raise
-            render_html(executed_path(nb), html_path(nb))
-            record(nb, seconds, "finished")
-            result.seconds[nb.stem] = seconds
-            if progress:
-                print(f"[{i}/{len(todo)}] {nb.stem}: {seconds:.1f} s", flush=True)
+        with paths.environ(kernel_env):
+            for i, nb in enumerate(todo, 1):
+                if progress:
+                    print(f"[{i}/{len(todo)}] {nb.stem}", flush=True)
+                nb_start = time.perf_counter()
+                try:
+                    seconds = execute(nb, parameters_for(nb, profile), kernel, progress)
+                except NotebookFailed:
+                    record(nb, time.perf_counter() - nb_start, "failed")
+                    raise
+                render_html(executed_path(nb), html_path(nb))
+                record(nb, seconds, "finished")
+                result.seconds[nb.stem] = seconds
+                if progress:
+                    print(f"[{i}/{len(todo)}] {nb.stem}: {seconds:.1f} s", flush=True)
     finally:
-        for key, value in old_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         write_index(profile, timings)
         _write_last_report(profile.name)
     return result

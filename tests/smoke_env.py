@@ -7,26 +7,15 @@ cached on disk: a second module asking for it finds it ready.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
-from typing import Iterator
+
+from mtlib import paths
 
 
-@contextlib.contextmanager
-def session_dirs(base: Path) -> Iterator[None]:
+def session_dirs(base: Path):
     """The generated trees of this test session (the folders conftest.py uses)."""
-    old = {k: os.environ.get(k) for k in ("MTLIB_RESULTS_DIR", "MTLIB_CACHE_DIR")}
-    os.environ["MTLIB_RESULTS_DIR"] = str(base / "results")
-    os.environ["MTLIB_CACHE_DIR"] = str(base / "cache")
-    try:
-        yield
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return paths.environ({"MTLIB_RESULTS_DIR": str(base / "results"),
+                          "MTLIB_CACHE_DIR": str(base / "cache")})
 
 
 def smoke_dataset(base: Path) -> str:

@@ -51,10 +51,10 @@ from pathlib import Path
 import numpy as np
 
 from mtlib import paths
+from mtlib.config import RunConfig
 
-SAMPLE_RATE = 12000  # Hz, the shallow CNN's rate
+SAMPLE_RATE = RunConfig().sample_rate  # Hz, the shallow CNN's rate (12 kHz)
 CHUNK_FILES = 8  # files per task: small enough to balance 64 clips over the workers
-MTAT_MP3S = 25_863  # mp3 files of MagnaTagATune (for the projection)
 LARGE_FACTOR = 8  # the large corpus of prepare_pipeline_rate: this many times --clips
 
 
@@ -208,9 +208,11 @@ def time_single_process(
 def agreement_snr_db(files: list[str], n: int = 4, below_hz: float | None = None) -> float:
     """SNR (dB) of prepare's 12 kHz int16 signal against librosa's, over ``n`` files;
     with ``below_hz``, of both signals low-passed there (an FFT mask)."""
+    from mtlib.data.cache import INT16_SCALE
+
     signal = noise = 0.0
     for f in files[:n]:
-        ours = _decode_prepare(f).astype(np.float64) / 32768.0
+        ours = _decode_prepare(f).astype(np.float64) / INT16_SCALE
         ref = _decode_librosa(f).astype(np.float64)
         m = min(len(ours), len(ref))
         ours, ref = ours[:m], ref[:m]
@@ -274,6 +276,8 @@ def prepare_pipeline_rate(small: Path, large: Path, workers: int, repeats: int) 
 
 def main(clips: int = 64, rounds: int = 5, workers: int | None = None) -> dict:
     from run_all import write_result
+
+    from mtlib.data.metadata import N_ANNOTATION_ROWS as MTAT_MP3S  # one mp3 per row
 
     root = corpus(clips)
     files = mp3_files(root)

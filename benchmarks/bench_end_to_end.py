@@ -9,14 +9,11 @@ rerun.
 
 Full profile (real MTAT, the report's settings): projected, not run.
 
-1. Runs. The profile's grids are replayed through :mod:`mtlib.experiments` (coordinate
-   search, Table I, Table II, SampleCNN study) with a recorder in place of
-   :func:`mtlib.executors.run_grid` (training blocked); configurations repeated across
-   grids are counted once, as the run store trains them once. Which value a stage keeps
-   cannot be known without training: the replay keeps the report's choices
-   (``REPORT_KEPT``: min-max input normalisation, 32 filters, lr 0.0075, momentum 0.95),
-   L = S = 256 for Table II, and the first variant elsewhere. The counts do not depend on
-   these choices; the cost of later grids does a little.
+1. Runs. :func:`mtlib.plan.record` runs the sections' own grid code (coordinate search,
+   Table I, Table II, SampleCNN study) with a recording executor, the same one behind
+   ``mtlib report --plan``; configurations repeated across grids are counted once, as the
+   run store trains them once. The recording follows the report's choices (min-max input,
+   32 filters, lr 0.0075, momentum 0.95, L = S = 256) and otherwise keeps the first variant.
 2. Cost of a run: epochs x (train clips x training FLOPs per clip + (validation +
    train-AUC clips) x evaluation FLOPs per clip) + test clips x evaluation FLOPs, with FLOPs
    counted by ``torch.utils.flop_counter`` on the run's own architecture, divided by the
@@ -45,20 +42,18 @@ import argparse
 import functools
 import heapq
 import json
-import math
 import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
-from unittest import mock
 
 from mtlib import paths
 from mtlib.config import RunConfig
+from mtlib.constants import N_SUBCLIPS as SUBCLIPS
+from mtlib.constants import SEGMENT_SAMPLES as SEGMENT
+from mtlib.data.prepare import CLIP_SECONDS as REFERENCE_CLIP_SECONDS
 
-SEGMENT = 59_049  # SampleCNN input samples (3^10)
-SUBCLIPS = 10  # Dieleman: a clip is cut into 10 subclips
-REFERENCE_CLIP_SECONDS = 29.125
 MIN_CALIBRATION_TRAIN_CLIPS = 100
 
 
@@ -110,91 +105,22 @@ def _store_runs(dataset: str | None = None) -> list:
 # --- the full profile: which runs --------------------------------------------------------------
 
 
-def _kept_values() -> dict[str, Any]:
-    """The values the report's search kept (``REPORT_KEPT``), else the search's start."""
-    import mtlib.experiments as ex
-
-    kept = dict(getattr(ex, "SEARCH_START", {}))
-    for stage, (value, _key) in getattr(ex, "REPORT_KEPT", {}).items():
-        kept["lr" if stage == "lr_fine" else stage] = value
-    return {k: v for k, v in kept.items() if k in ("input_norm", "filters", "lr", "momentum")}
-
-
-def _fake_result(config: RunConfig, kept: dict[str, Any]):
-    """A result with made-up scores, only for replaying the grids' control flow: the closer
-    a config is to ``kept`` (log distance for numbers), the higher its score, so the search
-    keeps the report's values; elsewhere scores tie and the first variant is kept."""
-    import pandas as pd
-
-    from mtlib.runs import RunResult
-
-    off = 0.0
-    for name, value in kept.items():
-        ours = getattr(config, name)
-        if isinstance(value, str) or isinstance(ours, str):
-            off += float(ours != value)
-        else:
-            off += abs(math.log(ours / value))
-    score = 0.9 - 0.01 * off
-    metrics = {"val_roc_auc": score, "test_roc_auc": score, "test_pr_auc": score,
-               "best_epoch": config.epochs, "epochs_run": config.epochs, "train_seconds": 0.0}
-    return RunResult(config.run_id, config, None, metrics, pd.DataFrame())
-
-
 def full_profile_grids(profile) -> list[tuple[str, list[RunConfig]]]:
-    """``(grid name, new configs)`` in notebook order; configs seen earlier are left out.
+    """``(grid name, new configs)`` in notebook order, from :func:`mtlib.plan.record` (the
+    sections' own code with a recording executor: nothing trains); configs seen in an earlier
+    grid are left out, as the run store trains them once."""
+    from mtlib.plan import record
 
-    Every grid goes through :func:`mtlib.executors.run_grid`, which is replaced by a recorder
-    for the replay; training itself is blocked, so the replay can never start a run.
-    """
-    import mtlib.executors
-    import mtlib.experiments as ex
-    from mtlib.runs import RunStore
-
-    kept = _kept_values()
+    recorder, spans = record(profile)
     grids: list[tuple[str, list[RunConfig]]] = []
     seen: set[str] = set()
-    current = ["?"]
-
-    def record(configs: Sequence[RunConfig], *args: Any, **kwargs: Any) -> list:
-        configs = list(configs)
-        new = []
-        for c in configs:
-            if c.run_id not in seen:
-                seen.add(c.run_id)
-                new.append(c)
-        grids.append((f"{current[0]} #{sum(g[0].startswith(current[0]) for g in grids) + 1}",
-                      new))
-        return [_fake_result(c, kept) for c in configs]
-
-    def no_training(*args: Any, **kwargs: Any):
-        raise RuntimeError("the full-profile replay tried to train a run")
-
-    with mock.patch.object(mtlib.executors, "run_grid", record), \
-            mock.patch.object(RunStore, "get_or_run", no_training):
-        current[0] = "02 search"
-        stages = list(ex.coordinate_search(profile, progress=False))
-        final = stages[-1].config
-        chosen = {f: getattr(final, f) for f in ("input_norm", "filters", "lr", "momentum")}
-        current[0] = "03 table I"
-        record(ex.table1_configs(profile, chosen))
-        pair = (256, 256) if (256, 256) in profile.table1_pairs else profile.table1_pairs[0]
-        base = ex.shallow_config(profile, chosen, length=pair[0], stride=pair[1])
-        current[0] = "06 table II"
-        t2 = ex.run_table2(profile, base, progress=False)
-        group = int(ex.best_group_label(t2).rsplit("=", 1)[1])
-        current[0] = "07 samplecnn"
-        ex.run_samplecnn(profile, group, progress=False)
-    return [(name, cfgs) for name, cfgs in grids if cfgs]
-
-
-def _workload_runs(profile) -> int | None:
-    """Runs per :func:`mtlib.experiments.workload` (no reuse across grids: an upper bound)."""
-    try:
-        from mtlib.experiments import workload
-    except ImportError:
-        return None
-    return int(workload(profile)["runs"].sum())
+    for notebook, (first, end) in spans.items():
+        for label, configs in recorder.grids[first:end]:
+            new = [c for c in {c.run_id: c for c in configs}.values() if c.run_id not in seen]
+            seen.update(c.run_id for c in new)
+            if new:
+                grids.append((f"{notebook[:2]} {label}", new))
+    return grids
 
 
 def split_clips(split: str) -> dict[str, int]:
@@ -389,7 +315,6 @@ def project_full(devices: Sequence[int]) -> dict[str, Any]:
         "split": profile.data_split,
         "clips_train_valid_test": f"{clips['train']}/{clips['valid']}/{clips['test']}",
         "runs": len(configs),
-        "runs_upper_bound": _workload_runs(profile),
         "runs_dieleman": sum(c.model == "dieleman" for c in configs),
         "runs_samplecnn": sum(c.model == "samplecnn" for c in configs),
         "epochs": sum(c.epochs for c in configs),

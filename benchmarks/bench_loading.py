@@ -36,11 +36,11 @@ from pathlib import Path
 import numpy as np
 
 from mtlib import paths
+from mtlib.config import RunConfig
+from mtlib.constants import N_SUBCLIPS, N_TAGS
 
-SAMPLE_RATE = 12000
+SAMPLE_RATE = RunConfig().sample_rate  # Hz, the Dieleman model's default (12 kHz)
 BATCH_CLIPS = 10
-N_SUBCLIPS = 10
-N_TAGS = 50
 REAL_CLIP = paths.repo_root() / "tests" / "data" / "joram-moments_of_clarity-08-solipsism-59-88.mp3"
 
 
@@ -112,7 +112,6 @@ def dieleman_model(clip_samples: int):
     from torch import nn
 
     try:
-        from mtlib.config import RunConfig
         from mtlib.models import build_model
 
         return build_model(RunConfig(model="dieleman"), N_TAGS, clip_samples), "mtlib.models"

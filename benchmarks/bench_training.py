@@ -49,20 +49,25 @@ import torch
 from torch import nn
 
 from mtlib.config import RunConfig
+from mtlib.constants import N_SUBCLIPS, N_TAGS, SEGMENT_SAMPLES
 from mtlib.data.datasets import AudioSource, InputNorm, SegmentDataset, SubclipDataset
+from mtlib.data.prepare import clip_samples_for
 from mtlib.models import build_model, count_parameters
 from mtlib.train import clip_loss, resolve_device
 
-N_TAGS = 50
 EPOCH_TRAIN_CLIPS = 750
 EPOCH_EVAL_CLIPS = 62 + 200  # validation + train-AUC subset
-CASES = {
-    "dieleman_256": dict(config=RunConfig(length=256, stride=256), sample_rate=12000,
-                         clip_samples=349_500, batch=10),
-    "dieleman_128": dict(config=RunConfig(length=128, stride=128), sample_rate=12000,
-                         clip_samples=349_500, batch=10),
-    "samplecnn": dict(config=RunConfig(model="samplecnn", sample_rate=16000),
-                      sample_rate=16000, clip_samples=466_000, batch=16),
+
+
+def _case(config: RunConfig, batch: int) -> dict:
+    """A benchmark case: ``batch`` clips of the cache length at ``config.sample_rate``."""
+    return dict(config=config, clip_samples=clip_samples_for(config.sample_rate), batch=batch)
+
+
+CASES = {  # clips: 349,500 samples at 12 kHz, 466,000 at 16 kHz
+    "dieleman_256": _case(RunConfig(length=256, stride=256), batch=10),
+    "dieleman_128": _case(RunConfig(length=128, stride=128), batch=10),
+    "samplecnn": _case(RunConfig(model="samplecnn", sample_rate=16000), batch=16),
 }
 
 
@@ -102,10 +107,11 @@ def _inputs(case: dict, device: torch.device) -> tuple[torch.Tensor, torch.Tenso
     g = torch.Generator().manual_seed(0)
     batch = case["batch"]
     if case["config"].model == "dieleman":
-        x = torch.randn(batch, 10, 1, case["clip_samples"] // 10, generator=g) * 0.1
-        units = batch * 10
+        sub = case["clip_samples"] // N_SUBCLIPS
+        x = torch.randn(batch, N_SUBCLIPS, 1, sub, generator=g) * 0.1
+        units = batch * N_SUBCLIPS
     else:
-        x = torch.randn(batch, 1, 1, 59_049, generator=g) * 0.1
+        x = torch.randn(batch, 1, 1, SEGMENT_SAMPLES, generator=g) * 0.1
         units = batch
     y = (torch.rand(batch, N_TAGS, generator=g) < 0.1).float()
     return x.to(device), y.to(device), units
@@ -157,8 +163,8 @@ def loading_rate(case: dict, device: torch.device, budget_s: float) -> tuple[flo
 
 def view_units(case: dict, train: bool) -> int:
     if case["config"].model == "dieleman":
-        return 10
-    return 1 if train else case["clip_samples"] // 59_049
+        return N_SUBCLIPS
+    return 1 if train else case["clip_samples"] // SEGMENT_SAMPLES
 
 
 def bench_case(name: str, case: dict, device: torch.device, steps: int, amp: bool,

@@ -1,4 +1,4 @@
-"""The training configuration: one frozen dataclass whose hash names its run folder.
+"""The training configuration: one frozen pydantic model whose hash names its run folder.
 
 A :class:`RunConfig` holds everything that changes a trained model's numbers (data, model,
 optimiser, seed). Operational knobs that do not change the numbers (progress bars, the
@@ -10,24 +10,48 @@ run's identity.
 dropout 0.5 as in Lee et al. 2017). Keeping ``None`` in the config (rather than filling it
 in) means ``cfg.replace(model="samplecnn")`` picks up SampleCNN's defaults; read the
 resolved values through :attr:`RunConfig.model_norm` and :attr:`RunConfig.model_dropout`.
+
+:class:`FrozenModel`, the base of :class:`RunConfig`, :class:`mtlib.profiles.Profile` and
+:class:`mtlib.executors.ExecutorSettings`, validates strictly (no ``"5"`` for 5, no ``True``
+for 1) and turns pydantic's ``ValidationError`` into a one-line error naming the key, the bad
+value and what is valid.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
-from typing import Any
+import types
+import typing
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args, get_origin
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
 
 from mtlib.errors import MtlibError
 
-MODELS = ("dieleman", "samplecnn")
-INPUT_NORMS = ("none", "standardise", "minmax")
-INPUT_NORM_SCOPES = ("clip", "dataset")
-LAYER_NORMS = ("none", "batch", "layer", "group")
-FRONTENDS = ("raw", "logmel")
-SPLITS = ("standard", "dieleman")
+ModelName = Literal["dieleman", "samplecnn"]
+InputNorm = Literal["none", "standardise", "minmax"]
+InputNormScope = Literal["clip", "dataset"]
+LayerNorm = Literal["none", "batch", "layer", "group"]
+Frontend = Literal["raw", "logmel"]
+Split = Literal["standard", "dieleman"]
+ExecutorName = Literal["local", "ray"]  # where trial grids run, see mtlib.executors.run_grid
+
+MODELS: tuple[str, ...] = get_args(ModelName)
+INPUT_NORMS: tuple[str, ...] = get_args(InputNorm)
+INPUT_NORM_SCOPES: tuple[str, ...] = get_args(InputNormScope)
+LAYER_NORMS: tuple[str, ...] = get_args(LayerNorm)
+FRONTENDS: tuple[str, ...] = get_args(Frontend)
+SPLITS: tuple[str, ...] = get_args(Split)
+EXECUTORS: tuple[str, ...] = get_args(ExecutorName)
 
 # What norm=None / dropout=None mean for each model.
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -35,88 +59,140 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
     "samplecnn": {"norm": "batch", "dropout": 0.5},
 }
 
+# A float field that keeps an int as given. The run id hashes the JSON, where lr=1 reads "1"
+# and lr=1.0 reads "1.0"; converting ints to floats would rename the run folders of configs
+# that were valid before the move to pydantic.
+Real = int | float
+
 
 class ConfigError(MtlibError, ValueError):
     """A configuration value is unknown or out of range; the message lists valid values."""
 
 
-def _check_choice(name: str, value: Any, valid: tuple) -> None:
-    if value not in valid:
-        raise ConfigError(f"unknown {name} {value!r}; valid: {', '.join(map(str, valid))}")
+class Invalid(ValueError):
+    """Raised by a cross-field rule: field ``key`` holds ``value`` but should be ``expected``."""
+
+    def __init__(self, key: str, value: Any, expected: str) -> None:
+        super().__init__(key, value, expected)
+        self.key, self.value, self.expected = key, value, expected
 
 
-def _check_min(name: str, value: Any, minimum: float) -> None:
-    if value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, got {value!r}")
+def distinct(values: tuple) -> tuple:
+    """Field validator: no value twice (the message comes from the field's description)."""
+    if len(set(values)) != len(values):
+        raise ValueError("duplicate values")
+    return values
 
 
-@dataclass(frozen=True)
-class RunConfig:
+_M = TypeVar("_M", bound="FrozenModel")
+
+
+class FrozenModel(BaseModel):
+    """Immutable, hashable, strictly typed; a bad value raises ``error_class`` (one line)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    error_class: ClassVar[type[Exception]] = ConfigError
+    noun: ClassVar[str] = "field"  # "unknown <noun>(s) [...]"
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            raise self.error_class(self._message(err, data)) from None
+
+    @classmethod
+    def key(cls, name: str) -> str:
+        """How messages name field ``name``."""
+        return name
+
+    def replace(self: _M, **changes: Any) -> _M:
+        """A copy with ``changes``, validated again (``model_copy`` would not validate)."""
+        return type(self)(**{**dict(self), **changes})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lists_to_tuples(cls, data: Any) -> Any:
+        # YAML, JSON and papermill give lists; tuples keep the model hashable (and strict
+        # validation accepts no list for a tuple field).
+        if not isinstance(data, dict):
+            return data
+        tuples = {n for n, f in cls.model_fields.items() if get_origin(f.annotation) is tuple}
+        return {k: _freeze(v) if k in tuples else v for k, v in data.items()}
+
+    @classmethod
+    def _message(cls, err: ValidationError, data: dict[str, Any]) -> str:
+        errors = err.errors()
+        unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+        if unknown:
+            return f"unknown {cls.noun}(s) {unknown}; valid: {', '.join(cls.model_fields)}"
+        missing = [str(e["loc"][0]) for e in errors if e["type"] == "missing"]
+        if missing:
+            return f"missing {cls.noun}(s) {missing}"
+        first = errors[0]
+        if not first["loc"]:  # a cross-field rule (model validator)
+            cause = first.get("ctx", {}).get("error")
+            if isinstance(cause, Invalid):
+                return f"{cls.key(cause.key)} = {plain(cause.value)!r}: expected {cause.expected}"
+            return str(cause or first["msg"])
+        name = str(first["loc"][0])
+        value, info = plain(data.get(name)), cls.model_fields[name]
+        choices = _choices(info.annotation)
+        if choices:
+            return f"unknown {cls.key(name)} {value!r}; valid: {', '.join(map(str, choices))}"
+        return f"{cls.key(name)} = {value!r}: expected {_expected(info)}"
+
+
+class RunConfig(FrozenModel):
     """One training run. Units: sample_rate in Hz, lengths in samples, lr per step."""
+
+    noun: ClassVar[str] = "RunConfig field"
 
     # --- data -------------------------------------------------------------------------
     dataset: str = "standin-quick"  # name of a prepared cache, see mtlib.paths.prepared_dir
-    sample_rate: int = 12000  # Hz; 12 kHz for the shallow CNN, 16 kHz for SampleCNN
-    split: str = "dieleman"  # "standard" (Lee/Won lists) or "dieleman" (folders 0-b/c/d-f)
+    sample_rate: int = Field(12000, ge=1)  # Hz; 12 kHz for the shallow CNN, 16 kHz for SampleCNN
+    split: Split = "dieleman"  # "standard" (Lee/Won lists) or "dieleman" (folders 0-b/c/d-f)
     require_tag: bool = False  # keep only clips with >= 1 positive tag (valid/test of "standard")
-    input_norm: str = "minmax"  # none | standardise | minmax
-    input_norm_scope: str = "clip"  # clip: per-clip statistics; dataset: train-split statistics
-    max_train_clips: int | None = None  # fixed random subset of the train split (None = all)
-    train_eval_clips: int = 200  # fixed train subset scored in eval mode for train ROC-AUC
+    input_norm: InputNorm = "minmax"
+    input_norm_scope: InputNormScope = "clip"  # clip: per-clip stats; dataset: train-split stats
+    max_train_clips: int | None = Field(None, ge=1)  # fixed random train subset (None = all)
+    train_eval_clips: int = Field(200, ge=0)  # fixed train subset scored for train ROC-AUC
     # --- model ------------------------------------------------------------------------
-    model: str = "dieleman"  # dieleman | samplecnn
-    filters: int = 32  # F, filters of the strided first conv (Dieleman)
-    length: int = 256  # L, first-conv filter length in samples (Dieleman)
-    stride: int = 256  # S, first-conv stride in samples (Dieleman)
-    frontend: str = "raw"  # raw | logmel (Dieleman)
-    n_mels: int = 128  # mel bands of the logmel frontend (capped so no band is empty)
-    norm: str | None = None  # none | batch | layer | group; None = model default
-    groups: int = 8  # group count for norm="group" (per layer: gcd(groups, channels))
-    dropout: float | None = None  # dropout p; None = model default (see MODEL_DEFAULTS)
+    model: ModelName = "dieleman"
+    filters: int = Field(32, ge=1)  # F, filters of the strided first conv (Dieleman)
+    length: int = Field(256, ge=1)  # L, first-conv filter length in samples (Dieleman)
+    stride: int = Field(256, ge=1)  # S, first-conv stride in samples (Dieleman)
+    frontend: Frontend = "raw"  # Dieleman only
+    n_mels: int = Field(128, ge=1)  # mel bands of the logmel frontend (capped so none is empty)
+    norm: LayerNorm | None = None  # None = model default
+    groups: int = Field(8, ge=1)  # group count for norm="group" (per layer: gcd(groups, channels))
+    dropout: Real | None = Field(None, ge=0, lt=1)  # None = model default (see MODEL_DEFAULTS)
     # Output biases start at the log-odds of each tag's training frequency (init_output_prior):
     # without it the un-normalised shallow CNN spends its first epochs learning the tag
     # frequencies through the biases and stalls at that solution (see the README).
     output_prior: bool = True
     # --- optimiser --------------------------------------------------------------------
-    lr: float = 0.01
-    momentum: float = 0.9
+    lr: Real = Field(0.01, gt=0)
+    momentum: Real = Field(0.9, ge=0, lt=1)
     nesterov: bool = False
-    batch_clips: int = 10  # clips per step (10 clips = 100 Dieleman subclips)
-    epochs: int = 30
+    batch_clips: int = Field(10, ge=1)  # clips per step (10 clips = 100 Dieleman subclips)
+    epochs: int = Field(30, ge=1)
     plateau: bool = False  # ReduceLROnPlateau: lr /= 5 after 3 epochs without val improvement
     amp: bool = False  # bf16 autocast on CUDA; ignored on CPU
     seed: int = 0
-    tags: tuple[str, ...] = field(default=())  # restrict to these tags (empty = all in cache)
+    # Restrict to these tags (empty = all in cache).
+    tags: Annotated[tuple[str, ...], AfterValidator(distinct)] = Field(
+        (), description="a list of distinct tag names")
 
-    def __post_init__(self) -> None:
-        if isinstance(self.tags, list):  # YAML/JSON give lists; keep the dataclass hashable
-            object.__setattr__(self, "tags", tuple(self.tags))
-        _check_choice("model", self.model, MODELS)
-        _check_choice("input_norm", self.input_norm, INPUT_NORMS)
-        _check_choice("input_norm_scope", self.input_norm_scope, INPUT_NORM_SCOPES)
-        if self.norm is not None:
-            _check_choice("norm", self.norm, LAYER_NORMS)
-        _check_choice("frontend", self.frontend, FRONTENDS)
-        _check_choice("split", self.split, SPLITS)
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> RunConfig:
         if self.model != "dieleman" and self.frontend != "raw":
-            raise ConfigError(f"frontend {self.frontend!r} exists only for model 'dieleman'")
-        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
-        if self.epochs < 1 or self.batch_clips < 1:
-            raise ConfigError("epochs and batch_clips must be >= 1")
-        for name in ("sample_rate", "filters", "length", "stride", "groups", "n_mels"):
-            _check_min(name, getattr(self, name), 1)
-        _check_min("train_eval_clips", self.train_eval_clips, 0)
-        if self.max_train_clips is not None:
-            _check_min("max_train_clips", self.max_train_clips, 1)
-        if not self.lr > 0:
-            raise ConfigError(f"lr must be > 0, got {self.lr}")
-        if not 0.0 <= self.momentum < 1.0:
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
+            raise Invalid("frontend", self.frontend, f"'raw' for model {self.model!r} (frontend "
+                          f"{self.frontend!r} exists only for model 'dieleman')")
         if self.nesterov and self.momentum == 0:
-            raise ConfigError("nesterov needs momentum > 0")
-        if len(set(self.tags)) != len(self.tags):
-            raise ConfigError(f"tags contains duplicates: {list(self.tags)}")
+            raise Invalid("nesterov", self.nesterov, "False with momentum 0 (Nesterov momentum "
+                          "needs momentum > 0)")
+        return self
 
     # --- resolved model options -------------------------------------------------------
     @property
@@ -133,16 +209,11 @@ class RunConfig:
 
     # --- identity ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["tags"] = list(self.tags)
-        return d
+        """Every field, in declaration order, values as given (tags as a list)."""
+        return {**dict(self), "tags": list(self.tags)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown RunConfig field(s) {unknown}; valid: {sorted(known)}")
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
         return cls(**d)
 
     @property
@@ -151,5 +222,58 @@ class RunConfig:
         blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
-    def replace(self, **changes: Any) -> "RunConfig":
-        return dataclasses.replace(self, **changes)
+
+# --- messages -------------------------------------------------------------------------
+
+
+def _expected(info: FieldInfo) -> str:
+    """What a valid value of a field is, in words: its description, else type and bounds."""
+    if info.description:
+        return info.description
+    hints = get_args(info.annotation) if _is_union(info.annotation) else (info.annotation,)
+    kinds = [h for h in hints if h is not type(None)]
+    kind = "a number" if set(kinds) == {int, float} else " or ".join(
+        _KINDS.get(h, str(h)) for h in kinds)
+    text = f"{kind} {_bounds(info.metadata)}".rstrip()
+    return f"null or {text}" if type(None) in hints else text
+
+
+_KINDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+def _bounds(metadata: list) -> str:
+    """``>= 1``, ``in [0, 1)``, ... from a field's ``Field(ge=, gt=, le=, lt=)``."""
+    found = {op: getattr(m, op) for m in metadata for op in ("ge", "gt", "le", "lt")
+             if hasattr(m, op)}
+    low = ("[", ">=", found["ge"]) if "ge" in found else ("(", ">", found.get("gt"))
+    high = ("]", "<=", found["le"]) if "le" in found else (")", "<", found.get("lt"))
+    if low[2] is not None and high[2] is not None:
+        return f"in {low[0]}{low[2]}, {high[2]}{high[0]}"
+    side = low if low[2] is not None else high
+    return f"{side[1]} {side[2]}" if side[2] is not None else ""
+
+
+def _choices(hint: Any) -> tuple:
+    """The values of a ``Literal`` (or optional ``Literal``) annotation, else ()."""
+    if get_origin(hint) is Literal:
+        return get_args(hint)
+    if _is_union(hint):
+        return tuple(c for h in get_args(hint) for c in _choices(h))
+    return ()
+
+
+def _is_union(hint: Any) -> bool:
+    return get_origin(hint) in (typing.Union, types.UnionType)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def plain(value: Any) -> Any:
+    """Tuples as lists, as YAML, JSON and papermill write them."""
+    if isinstance(value, tuple):
+        return [plain(v) for v in value]
+    return value

@@ -24,20 +24,20 @@ workers. Example::
 
 from __future__ import annotations
 
-import dataclasses
 import os
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, ClassVar, Protocol, Sequence
 
-from mtlib.config import RunConfig
+from pydantic import Field, field_validator
+
+from mtlib.config import EXECUTORS, ConfigError, FrozenModel, Real, RunConfig
 from mtlib.data.datasets import GPU_SHARE_ENV
 from mtlib.errors import MtlibError
-from mtlib.progress import tqdm
-from mtlib.runs import RunResult, RunStore
-
-EXECUTORS = ("local", "ray")
+from mtlib.progress import announce, tqdm
+from mtlib.rundir import RunResult
+from mtlib.runs import RunStore
 
 # GPU share a trial asks for when gpus_per_trial is left at None on a cluster with GPUs:
 # the shallow Dieleman CNN needs a small fraction of a modern GPU, SampleCNN most of one.
@@ -56,8 +56,7 @@ _FORWARDED_ENV_PREFIX = "MTLIB_"
 KILL_HOOK_ENV = "MTLIB_TEST_KILL_AFTER_CHECKPOINT"
 
 
-@dataclass(frozen=True)
-class ExecutorSettings:
+class ExecutorSettings(FrozenModel):
     """Options of the ``"ray"`` executor (the local executor needs none).
 
     address:        Ray cluster to join ("auto", "ray://head:10001", "10.0.0.1:6379"); None
@@ -73,32 +72,28 @@ class ExecutorSettings:
                     ``env_vars`` are merged with the forwarded ``MTLIB_*`` variables.
     """
 
-    address: str | None = None
-    num_cpus: int | None = None
-    num_gpus: int | None = None
-    cpus_per_trial: float = 1.0
-    gpus_per_trial: float | None = None
-    max_retries: int = 2
-    runtime_env: dict[str, Any] | None = None
+    noun: ClassVar[str] = "executor setting"
 
-    def __post_init__(self) -> None:
-        if self.cpus_per_trial <= 0:
-            raise MtlibError(f"cpus_per_trial must be > 0, got {self.cpus_per_trial}")
-        gpus = self.gpus_per_trial
-        if gpus is not None and (gpus < 0 or (gpus > 1 and gpus != int(gpus))):
-            raise MtlibError(
-                f"gpus_per_trial must be a fraction in [0, 1] or a whole number, got {gpus}"
-            )
-        if self.max_retries < 0:
-            raise MtlibError(f"max_retries must be >= 0, got {self.max_retries}")
+    address: str | None = None
+    num_cpus: int | None = Field(None, ge=0)
+    num_gpus: int | None = Field(None, ge=0)
+    cpus_per_trial: Real = Field(1.0, gt=0)
+    gpus_per_trial: Real | None = Field(
+        None, ge=0, description="null, a fraction in [0, 1] or a whole number")
+    max_retries: int = Field(2, ge=0)
+    runtime_env: dict[str, Any] | None = Field(
+        None, description="null or a mapping (a Ray runtime environment)")
+
+    @field_validator("gpus_per_trial")
+    @classmethod
+    def _fraction_or_whole(cls, gpus: float | None) -> float | None:
+        if gpus is not None and gpus > 1 and gpus != int(gpus):
+            raise ValueError("neither a fraction nor a whole number")
+        return gpus
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ExecutorSettings:
         """Build from a plain mapping (e.g. a profile's YAML); unknown keys are an error."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise MtlibError(f"unknown executor setting(s) {unknown}; valid: {sorted(known)}")
         return cls(**dict(d))
 
     @classmethod
@@ -117,37 +112,94 @@ class ExecutorSettings:
                 try:
                     changes[field_name] = kind(value)
                 except ValueError:
-                    raise MtlibError(
+                    raise ConfigError(
                         f"environment variable {name}={value!r}: expected {expected}"
                     ) from None
         return cls(**changes)
 
 
+class Executor(Protocol):
+    """Anything that turns a grid of configs into results, in the order given."""
+
+    def run(self, configs: list[RunConfig], label: str, progress: bool) -> list[RunResult]: ...
+
+
+class RecordingExecutor:
+    """Trains nothing: records every grid it is given and answers each config with a
+    placeholder result whose validation and test ROC-AUC are ``score(config)`` (default 0.5,
+    so every choice falls to the first value of its grid).
+
+    ``mtlib report --plan``, the end-to-end benchmark and the tests drive the real section
+    code with it: ``grids`` then holds ``(label, configs)`` for every grid the report asks for.
+    """
+
+    def __init__(self, score: Callable[[RunConfig], float] | None = None) -> None:
+        self.score = score or (lambda config: 0.5)
+        self.grids: list[tuple[str, list[RunConfig]]] = []
+
+    def run(self, configs: list[RunConfig], label: str = "", progress: bool = False
+            ) -> list[RunResult]:
+        self.grids.append((label, list(configs)))
+        return [self._placeholder(c) for c in configs]
+
+    def configs(self) -> list[RunConfig]:
+        """Every distinct config recorded, in first-seen order (what the run store trains)."""
+        return list({c.run_id: c for _, grid in self.grids for c in grid}.values())
+
+    def _placeholder(self, config: RunConfig) -> RunResult:
+        import pandas as pd
+
+        from mtlib.rundir import HISTORY_COLUMNS
+
+        score = float(self.score(config))
+        history = pd.DataFrame(
+            [{"epoch": e, "train_loss": 0.0, "train_roc_auc": score, "val_roc_auc": score,
+              "val_pr_auc": score, "lr": config.lr, "seconds": 0.0}
+             for e in range(1, config.epochs + 1)], columns=HISTORY_COLUMNS)
+        metrics = {"val_roc_auc": score, "test_roc_auc": score, "test_pr_auc": score,
+                   "best_epoch": config.epochs, "epochs_run": config.epochs,
+                   "train_seconds": 0.0, "per_tag": {}}
+        return RunResult(config.run_id, config, None, metrics, history)
+
+
 def run_grid(
     configs: Sequence[RunConfig],
-    executor: str | None = None,
+    executor: str | Executor | None = None,
     store: RunStore | None = None,
     progress: bool = True,
     settings: ExecutorSettings | Mapping[str, Any] | None = None,
+    label: str = "grid",
 ) -> list[RunResult]:
     """Train (or reuse) every config; results come back in the order of ``configs``.
 
-    ``executor``: "local" or "ray"; None reads ``MTLIB_EXECUTOR`` (default "local").
+    ``executor``: "local", "ray", or an :class:`Executor` object (e.g.
+    :class:`RecordingExecutor`); None reads ``MTLIB_EXECUTOR`` (default "local").
     ``store``: the run store (default ``RunStore()`` at ``paths.runs_dir()``).
     ``settings``: :class:`ExecutorSettings` (or a mapping of its fields) for "ray"; None:
     :meth:`ExecutorSettings.from_env`.
-    Configs with the same run id are trained once.
+    Configs with the same run id are trained once. A named executor announces one line per
+    grid: ``label``, how many runs were reused from the store and trained, and the time.
     """
+    configs = list(configs)
+    if not isinstance(executor, str | None):
+        return executor.run(configs, label, progress)
     executor = executor or os.environ.get("MTLIB_EXECUTOR", "local")
     if executor not in EXECUTORS:
         raise MtlibError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
     if isinstance(settings, Mapping):
         settings = ExecutorSettings.from_dict(settings)
     store = store or RunStore()
-    configs = list(configs)
+    unique = {c.run_id: c for c in configs}
+    reused = sum(store.is_finished(c) for c in unique.values())
+    start = time.perf_counter()
     if executor == "ray":
-        return _run_grid_ray(configs, store, progress, settings or ExecutorSettings.from_env())
-    return _run_grid_local(configs, store, progress)
+        results = _run_grid_ray(configs, store, progress,
+                                settings or ExecutorSettings.from_env())
+    else:
+        results = _run_grid_local(configs, store, progress)
+    announce(f"{label}: {len(unique)} run(s), {reused} reused from the run store, "
+             f"{len(unique) - reused} trained ({executor}), {time.perf_counter() - start:.0f} s")
+    return results
 
 
 # --- local ------------------------------------------------------------------------------

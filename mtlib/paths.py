@@ -114,3 +114,13 @@ def figure_path(slug: str, ext: str = "png") -> Path:
 
 def table_path(slug: str, ext: str = "csv") -> Path:
     return tables_dir() / f"{slug}.{ext}"
+
+
+def logs_dir() -> Path:
+    """Logs of a report run: progress bars, training logs and warnings of each notebook."""
+    return results_dir() / "logs"
+
+
+def log_path(slug: str) -> Path:
+    """``results/logs/NN_slug.log``: what notebook ``slug`` logged in the last report run."""
+    return logs_dir() / f"{slug}.log"

@@ -17,6 +17,7 @@ from mtlib import paths
 from mtlib.data.mtat import ANNOTATIONS_FILE, STANDIN_MARKER
 from mtlib.errors import DataError
 from mtlib.profiles import MTAT_ROOT_ENV, Profile
+from mtlib.progress import log
 
 
 def sample_rates(profile: Profile) -> list[int]:
@@ -72,7 +73,7 @@ def ensure_dataset(profile: Profile, progress: bool = True, workers: int | None 
         synth_mtat(root, clips=profile.data_clips, seed=profile.data_seed, workers=workers,
                    progress=progress)
         if progress:
-            print(f"stand-in corpus {root}: {time.perf_counter() - start:.0f} s")
+            log(f"stand-in corpus {root}: {time.perf_counter() - start:.0f} s")
     from mtlib.data.prepare import prepare_mtat  # deferred: pulls in torchaudio
 
     for sample_rate in sample_rates(profile):

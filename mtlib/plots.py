@@ -1,14 +1,18 @@
-"""Figure style and the writers of every figure and table the report produces.
+"""Figure style, the report's figures, and their writer.
 
-Figures go to ``results/figures/<slug>.{png,pdf}`` and tables to
-``results/tables/<slug>.{csv,md}``, where ``slug`` starts with the number of the notebook
-that makes them (``03_length_stride_table``). Writes are atomic. Outside a Jupyter kernel
-matplotlib uses the non-interactive ``Agg`` backend; inside one, figures also show inline.
+Figures go to ``results/figures/<slug>.{png,pdf}``, where ``slug`` is listed in
+:data:`mtlib.products.PRODUCTS` and starts with the number of the notebook that makes it
+(``03_length_stride_table``). Writes are atomic; tables are written by :mod:`mtlib.tables`.
+Outside a Jupyter kernel matplotlib uses the non-interactive ``Agg`` backend; inside one,
+figures also show inline.
+
+Every figure shares one style (:func:`apply_style`, applied on import): seaborn's theme with
+the Okabe-Ito :data:`PALETTE` and the :data:`STYLE` rc. Per-tag figures put the tags on the
+y axis, so the 50 tag names read horizontally at 8 pt.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -18,12 +22,15 @@ if "ipykernel" not in sys.modules:  # scripts, tests, the CLI: never open a wind
     matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
 
 from mtlib import paths  # noqa: E402
-from mtlib.io import atomic_path, atomic_write_text  # noqa: E402
+from mtlib.constants import PARTS  # noqa: E402
+from mtlib.io import atomic_path  # noqa: E402
+from mtlib.products import check_slug  # noqa: E402
 
-SLUG = re.compile(r"^\d\d_[a-z0-9_]+$")
 # Colour-blind-safe categorical palette (Okabe & Ito).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
            "#000000")
@@ -50,17 +57,16 @@ STYLE = {
 }
 
 
+TAG_ROW_INCHES = 0.17  # height per tag in the per-tag figures: fits an 8 pt label
+
+
 def apply_style() -> None:
-    """The paper style for every figure made after this call."""
-    matplotlib.rcParams.update(STYLE)
+    """The paper style for every figure made after this call: seaborn's ``whitegrid`` theme
+    with :data:`PALETTE` as the colour cycle, :data:`STYLE` overriding its sizes."""
+    sns.set_theme(context="paper", style="whitegrid", palette=list(PALETTE), rc=STYLE)
 
 
 apply_style()
-
-
-def _check_slug(slug: str) -> None:
-    if not SLUG.match(slug):
-        raise ValueError(f"bad output slug {slug!r}: expected 'NN_lowercase_words' (e.g. 03_table)")
 
 
 def save_figure(fig: plt.Figure, slug: str) -> list[Path]:
@@ -68,7 +74,7 @@ def save_figure(fig: plt.Figure, slug: str) -> list[Path]:
 
     The PDF carries no creation date, so an unchanged figure rewrites identical bytes.
     """
-    _check_slug(slug)
+    check_slug(slug, "figure")
     written = []
     for ext, metadata in (("png", {"Software": None}), ("pdf", {"CreationDate": None})):
         path = paths.figure_path(slug, ext)
@@ -76,39 +82,6 @@ def save_figure(fig: plt.Figure, slug: str) -> list[Path]:
             fig.savefig(tmp, format=ext, metadata=metadata)
         written.append(path)
     return written
-
-
-def save_table(df: pd.DataFrame, slug: str, index: bool = False) -> list[Path]:
-    """Write ``df`` as CSV and as a Markdown table under ``results/tables``."""
-    _check_slug(slug)
-    csv_path = paths.table_path(slug, "csv")
-    md_path = paths.table_path(slug, "md")
-    atomic_write_text(csv_path, df.to_csv(index=index))
-    atomic_write_text(md_path, to_markdown(df, index=index) + "\n")
-    return [csv_path, md_path]
-
-
-def to_markdown(df: pd.DataFrame, index: bool = False, float_digits: int = 4) -> str:
-    """A GitHub-flavoured Markdown table; numbers right-aligned, floats to ``float_digits``."""
-    frame = df.reset_index() if index else df
-    header = [str(c) for c in frame.columns]
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
-
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            return "" if pd.isna(value) else f"{value:.{float_digits}f}"
-        return str(value).replace("|", "\\|").replace("\n", " ")
-
-    rows = [[cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
-
-    def line(cells: list[str]) -> str:
-        padded = [c.rjust(w) if num else c.ljust(w)
-                  for c, w, num in zip(cells, widths, numeric, strict=True)]
-        return "| " + " | ".join(padded) + " |"
-
-    rule = ["-" * (w - 1) + ":" if num else "-" * w for w, num in zip(widths, numeric, strict=True)]
-    return "\n".join([line(header), "| " + " | ".join(rule) + " |"] + [line(r) for r in rows])
 
 
 def show(fig: plt.Figure) -> None:
@@ -123,24 +96,36 @@ def show(fig: plt.Figure) -> None:
 # --- the report's figures ----------------------------------------------------------------
 
 
+def _tags_height(n_tags: int) -> float:
+    """Figure height (inches) for ``n_tags`` rows of horizontal bars plus axis labels."""
+    return max(2.4, TAG_ROW_INCHES * n_tags + 1.0)
+
+
 def tag_distribution(counts: pd.DataFrame, title: str = "") -> plt.Figure:
     """Figure 1: positives per tag in train, valid and test (one panel each, same tag order).
 
-    ``counts``: columns tag, train, valid, test; bars follow its row order.
+    ``counts``: columns tag, train, valid, test; bars follow its row order, top to bottom.
+    Each panel has its own x scale (train has ~10x the clips of valid).
     """
-    parts = ["train", "valid", "test"]
-    fig, axes = plt.subplots(3, 1, figsize=(10, 6), sharex=True)
-    x = range(len(counts))
-    for ax, part, colour in zip(axes, parts, PALETTE[:3], strict=True):
-        ax.bar(x, counts[part], color=colour, width=0.8)
-        ax.set_ylabel(f"{part}\nclips")
-        ax.grid(axis="x", visible=False)
-    axes[-1].set_xticks(list(x), counts["tag"], rotation=90)
-    axes[-1].set_xlim(-0.7, len(counts) - 0.3)
+    long = counts.melt(id_vars="tag", value_vars=list(PARTS), var_name="part",
+                       value_name="clips")
+    height = _tags_height(len(counts))
+    grid = sns.catplot(
+        data=long, kind="bar", x="clips", y="tag", col="part", hue="part",
+        order=list(counts["tag"]), col_order=list(PARTS), hue_order=list(PARTS),
+        palette=dict(zip(PARTS, PALETTE, strict=False)), dodge=False, legend=False,
+        errorbar=None, width=0.75, saturation=1.0, sharex=False, height=height,
+        aspect=2.2 / height,
+    )
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels("", "")
+    grid.axes.flat[len(PARTS) // 2].set_xlabel("clips with the tag")
+    for ax in grid.axes.flat:
+        ax.grid(axis="y", visible=False)  # a line per bar would only add clutter
     if title:
-        axes[0].set_title(title)
-    fig.align_ylabels(axes)
-    return fig
+        grid.figure.suptitle(title)
+        grid.tight_layout()
+    return grid.figure
 
 
 def search_stage(table: pd.DataFrame, label: str, best: object) -> plt.Figure:
@@ -161,29 +146,28 @@ def search_stage(table: pd.DataFrame, label: str, best: object) -> plt.Figure:
     return fig
 
 
-def table1_figure(table: pd.DataFrame, published: dict[str, float]) -> plt.Figure:
+def table1_figure(table: pd.DataFrame) -> plt.Figure:
     """Table I as a figure: test ROC-AUC per (length, stride), ours (mean ± std) beside the
-    published values. ``published`` maps ``"raw L-S"`` / ``"logmel L-S"`` / ``"Dieleman raw
-    L-S"`` labels to AUCs in 0-1."""
+    published values. ``table``: frontend, length, stride, test_roc_auc_{mean,std},
+    report_test_roc_auc and dieleman_test_roc_auc (AUC in 0-1, NaN where unpublished)."""
     raw = table[table["frontend"] == "raw"]
-    pairs = [f"{r.length}-{r.stride}" for r in raw.itertuples()]
+    logmel = table[table["frontend"] == "logmel"]
+    pairs = [(r.length, r.stride) for r in raw.itertuples()]
     x = list(range(len(pairs)))
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
     ax.errorbar(x, raw["test_roc_auc_mean"], yerr=raw["test_roc_auc_std"].fillna(0),
                 marker="o", capsize=3, label="ours (raw)", color=PALETTE[0])
-    for name, colour, marker in (("report", PALETTE[1], "s"), ("Dieleman raw", PALETTE[2], "^"),
-                                 ("Dieleman spectrogram", PALETTE[4], "v")):
-        pts = [(i, published[f"{name} {p}"]) for i, p in enumerate(pairs)
-               if f"{name} {p}" in published]
+    series = (("report", raw, "report_test_roc_auc", PALETTE[1], "s"),
+              ("Dieleman raw", raw, "dieleman_test_roc_auc", PALETTE[2], "^"),
+              ("Dieleman spectrogram", logmel, "dieleman_test_roc_auc", PALETTE[4], "v"),
+              ("ours (log-mel)", logmel, "test_roc_auc_mean", PALETTE[3], "D"))
+    for name, rows, column, colour, marker in series:
+        pts = [(pairs.index((r.length, r.stride)), getattr(r, column))
+               for r in rows.itertuples()
+               if (r.length, r.stride) in pairs and pd.notna(getattr(r, column))]
         if pts:
             ax.scatter(*zip(*pts, strict=True), marker=marker, color=colour, label=name, zorder=3)
-    logmel = table[table["frontend"] == "logmel"]
-    pts = [(pairs.index(f"{r.length}-{r.stride}"), r.test_roc_auc_mean)
-           for r in logmel.itertuples() if f"{r.length}-{r.stride}" in pairs]
-    if pts:
-        ax.scatter(*zip(*pts, strict=True), marker="D", color=PALETTE[3], label="ours (log-mel)",
-                   zorder=3)
-    ax.set_xticks(x, [p.replace("-", "/") for p in pairs])
+    ax.set_xticks(x, [f"{length}/{stride}" for length, stride in pairs])
     ax.set_xlabel("filter length / stride (samples)")
     ax.set_ylabel("test ROC-AUC")
     ax.legend(loc="best", ncols=2)
@@ -212,28 +196,27 @@ def training_curves(curves: pd.DataFrame, best_epoch: int, title: str = "") -> p
 
 
 def per_tag_figure(per_tag: pd.DataFrame, highlight: str | None = None) -> plt.Figure:
-    """Figure 4: training positives per tag (bars, left axis) and test ROC-AUC (points, right
-    axis), tags in the table's order. ``per_tag``: tag, n_train_pos, roc_auc[, roc_auc_std]."""
-    fig, ax = plt.subplots(figsize=(10, 3.8))
-    x = list(range(len(per_tag)))
-    ax.bar(x, per_tag["n_train_pos"], color="0.8", width=0.8, label="training clips")
-    ax.set_ylabel("training clips with the tag")
-    ax.set_xticks(x, per_tag["tag"], rotation=90)
-    ax.set_xlim(-0.7, len(per_tag) - 0.3)
-    ax.grid(axis="x", visible=False)
-    ax2 = ax.twinx()
-    yerr = per_tag["roc_auc_std"].fillna(0) if "roc_auc_std" in per_tag else None
-    ax2.errorbar(x, per_tag["roc_auc"], yerr=yerr, fmt="o", markersize=4, capsize=2,
-                 color=PALETTE[0], label="test ROC-AUC")
-    ax2.set_ylabel("test ROC-AUC")
-    ax2.grid(False)
-    ax2.spines["right"].set_visible(True)
-    if highlight is not None and highlight in set(per_tag["tag"]):
-        i = list(per_tag["tag"]).index(highlight)
-        ax2.scatter([i], [per_tag["roc_auc"].iloc[i]], s=120, facecolors="none",
-                    edgecolors=PALETTE[3], linewidths=1.5, zorder=3, label=highlight)
-    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    ax2.legend(handles, [h.get_label() for h in handles], loc="upper right")
+    """Figure 4: training positives per tag (bars, left panel) beside its test ROC-AUC (points,
+    error bar: std over trials, right panel), tags in the table's order from the top; the
+    ``highlight`` tag is ringed and its name set in bold.
+    ``per_tag``: tag, n_train_pos, roc_auc[, roc_auc_std]."""
+    tags = list(per_tag["tag"])
+    fig, (ax_n, ax_auc) = plt.subplots(1, 2, sharey=True, figsize=(6.4, _tags_height(len(tags))))
+    sns.barplot(data=per_tag, x="n_train_pos", y="tag", order=tags, color="0.75",
+                errorbar=None, width=0.75, saturation=1.0, ax=ax_n)
+    ax_n.set(xlabel="training clips with the tag", ylabel="")
+    rows = np.arange(len(tags))
+    xerr = per_tag["roc_auc_std"].fillna(0) if "roc_auc_std" in per_tag else None
+    ax_auc.errorbar(per_tag["roc_auc"], rows, xerr=xerr, fmt="o", markersize=4, capsize=2,
+                    color=PALETTE[0])
+    ax_auc.set_xlabel("test ROC-AUC")
+    ax_n.set_ylim(len(tags) - 0.5, -0.5)  # the error bars widened the shared limits
+    ax_n.grid(axis="y", visible=False)  # the right panel keeps faint row guides
+    if highlight is not None and highlight in tags:
+        i = tags.index(highlight)
+        ax_auc.scatter([per_tag["roc_auc"].iloc[i]], [i], s=110, facecolors="none",
+                       edgecolors=PALETTE[3], linewidths=1.5, zorder=3)
+        ax_n.get_yticklabels()[i].set_fontweight("bold")
     return fig
 
 
@@ -242,28 +225,35 @@ def variant_bars(frame: pd.DataFrame, metric: str, published: dict[str, float],
     """Horizontal bars of ``metric`` (mean ± std over trials) per ``variant``, the published
     value (0-1 AUC, keyed by variant) marked beside each bar it exists for."""
     fig, ax = plt.subplots(figsize=(6.4, 0.35 * len(frame) + 1.0))
-    y = list(range(len(frame)))[::-1]
-    ax.barh(y, frame[f"{metric}_mean"], xerr=frame[f"{metric}_std"].fillna(0), capsize=3,
-            color=PALETTE[0], height=0.6, label="ours")
+    # Rows top to bottom in frame order; error bars are the trials' std (seaborn would need
+    # the individual trials to compute its own).
+    sns.barplot(data=frame, x=f"{metric}_mean", y="variant", order=list(frame["variant"]),
+                color=PALETTE[0], errorbar=None, width=0.6, saturation=1.0, label="ours", ax=ax)
+    y = list(range(len(frame)))
+    ax.errorbar(frame[f"{metric}_mean"], y, xerr=frame[f"{metric}_std"].fillna(0), fmt="none",
+                ecolor="0.2", elinewidth=1, capsize=3)
     pts = [(published[v], yy) for v, yy in zip(frame["variant"], y, strict=True) if v in published]
     if pts:
         ax.scatter(*zip(*pts, strict=True), marker="s", color=PALETTE[1], zorder=3, label="report")
-    ax.set_yticks(y, frame["variant"])
+    ax.set_ylabel("")
     lo = min(list(frame[f"{metric}_mean"]) + [p for p, _ in pts])
     hi = max(list(frame[f"{metric}_mean"] + frame[f"{metric}_std"].fillna(0)) +
              [p for p, _ in pts])
     ax.set_xlim(max(0.0, lo - 0.05), min(1.0, hi + 0.02))
     ax.set_xlabel(xlabel)
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: labels[i] != "ours")  # ours first
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower center",
+              bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
     return fig
 
 
 def per_tag_comparison(compare: pd.DataFrame, highlight: str | None = None) -> plt.Figure:
     """Per-tag test ROC-AUC of SampleCNN against the shallow CNN (one point per tag)."""
     fig, ax = plt.subplots(figsize=(4.2, 4.0))
-    ax.scatter(compare["roc_auc_shallow"], compare["roc_auc_samplecnn"], s=14,
-               color=PALETTE[0])
+    sns.scatterplot(data=compare, x="roc_auc_shallow", y="roc_auc_samplecnn", s=18,
+                    color=PALETTE[0], ax=ax)
     lo = float(min(compare[["roc_auc_shallow", "roc_auc_samplecnn"]].min().min(), 0.5))
     ax.plot([lo, 1], [lo, 1], color="0.5", linewidth=1, linestyle="--")
     if highlight is not None and highlight in set(compare["tag"]):

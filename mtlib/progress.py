@@ -1,32 +1,150 @@
-"""Progress bars: tqdm's notebook widget in an interactive session, plain text in a report run.
+"""Progress bars, log lines and announcements: on screen interactively, in a log file in a report.
 
-Notebooks executed headlessly by ``mtlib report`` cannot draw widgets: their saved text shows
-"0%" and their HTML needs JavaScript from the internet. The report therefore sets
-``MTLIB_PLAIN_PROGRESS=1`` for the kernels it starts, and every bar in mtlib becomes a plain
-text bar that refreshes at most every few seconds (the saved output keeps each refresh;
-nbconvert collapses them to the last one in the HTML).
+Three calls, for three kinds of output::
+
+    tqdm(*args, **kwargs)   # a progress bar (the signature of tqdm.tqdm)
+    log(message)            # a log line: epochs, "resuming run ...", "waiting for lock" ...
+    announce(message)       # a line for the reader of the notebook or terminal
+
+Interactively (``MTLIB_LOG_FILE`` unset) bars are ``tqdm.auto`` (a widget in Jupyter, text in
+a terminal) and ``log``/``announce`` print to stdout.
+
+``mtlib report`` sets ``MTLIB_LOG_FILE`` for each notebook's kernel to that notebook's log
+(``results/logs/NN_slug.log``), so the executed notebook shows results, not logs: bars become
+plain text lines in the log (one line per refresh, at most every few seconds), ``log`` lines go
+to the log only, ``announce`` goes to stdout and the log, and Python warnings raised in the
+kernel go to the log instead of stderr (installed when this module is imported). Every write
+opens the file in append mode and closes it, so a crash loses nothing and worker processes,
+which inherit the variable, append to the same file.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import time
+import warnings
+from pathlib import Path
 from typing import Any
 
-PLAIN_ENV = "MTLIB_PLAIN_PROGRESS"
-PLAIN_MININTERVAL = 5.0  # seconds between refreshes of a plain bar in a report run
+LOG_ENV = "MTLIB_LOG_FILE"
+LOG_MININTERVAL = 5.0  # seconds between refreshes of a bar written to the log
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # cursor moves tqdm writes for nested bars
 
 
-def plain() -> bool:
-    """Whether bars are plain text (``MTLIB_PLAIN_PROGRESS`` set to anything but 0/empty)."""
-    return os.environ.get(PLAIN_ENV, "").strip() not in ("", "0")
+def log_file() -> Path | None:
+    """The log file of a report run (``MTLIB_LOG_FILE``), or None when interactive."""
+    value = os.environ.get(LOG_ENV, "").strip()
+    return Path(value) if value else None
+
+
+def _stamp() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _append(path: Path, text: str) -> None:
+    """Append ``text`` and close the file: flushed at once, and no handle outlives the call."""
+    try:
+        f = open(path, "a", encoding="utf-8")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(path, "a", encoding="utf-8")
+    with f:
+        f.write(text)
+
+
+def _append_lines(path: Path, message: str) -> None:
+    stamp = _stamp()
+    lines = str(message).splitlines() or [""]
+    _append(path, "".join(f"{stamp} {line}\n" for line in lines))
+
+
+class _LogStream:
+    """A file for tqdm that turns each bar refresh into one timestamped line of the log.
+
+    tqdm redraws a bar in place with ``\\r`` (and ANSI cursor moves for nested bars); in a
+    log file that would be one endless line, so refreshes are split into lines instead.
+    """
+
+    encoding = "utf-8"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.last = ""
+
+    def write(self, text: str) -> int:
+        parts = (_ANSI.sub("", part).rstrip() for part in re.split(r"[\r\n]", text))
+        lines = []
+        for line in parts:
+            if line.strip() and line != self.last:  # close() redraws the last refresh
+                lines.append(line)
+                self.last = line
+        if lines:
+            _append_lines(self.path, "\n".join(lines))
+        return len(text)
+
+    def flush(self) -> None:
+        pass  # every write is already on disk
 
 
 def tqdm(*args: Any, **kwargs: Any):
-    """A ``tqdm`` bar: ``tqdm.auto`` normally, ``tqdm.std`` under ``MTLIB_PLAIN_PROGRESS``."""
-    if plain():
-        from tqdm.std import tqdm as bar
-
-        kwargs.setdefault("mininterval", PLAIN_MININTERVAL)
-    else:
+    """A progress bar: ``tqdm.auto`` interactively, plain text lines in the log in a report."""
+    path = log_file()
+    if path is None:
         from tqdm.auto import tqdm as bar
+
+        return bar(*args, **kwargs)
+    from tqdm.std import tqdm as bar
+
+    kwargs["file"] = _LogStream(path)  # never the notebook, whatever the caller asked for
+    kwargs["mininterval"] = max(float(kwargs.get("mininterval") or 0), LOG_MININTERVAL)
+    kwargs.setdefault("ascii", True)
+    # A log is not cluttered by a finished bar; its final count and rate are worth keeping.
+    kwargs["leave"] = True
     return bar(*args, **kwargs)
+
+
+def log(message: str) -> None:
+    """A log line: stdout interactively; in a report, a timestamped line in the log only."""
+    path = log_file()
+    if path is None:
+        print(message, flush=True)
+    else:
+        _append_lines(path, message)
+
+
+def announce(message: str) -> None:
+    """A line for the reader: always stdout; in a report, also a timestamped line in the log."""
+    print(message, flush=True)
+    path = log_file()
+    if path is not None:
+        _append_lines(path, message)
+
+
+def route_warnings() -> None:
+    """Send Python warnings to the log while ``MTLIB_LOG_FILE`` is set (idempotent).
+
+    Replaces ``warnings.showwarning``; with the variable unset, warnings go to whatever
+    displayed them before. ``warnings.catch_warnings`` restores the previous function on exit.
+    """
+    previous = warnings.showwarning
+    if getattr(previous, "_mtlib_routed", False):
+        return
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        path = log_file()
+        if path is None or file is not None:  # an explicit file is the caller's choice
+            previous(message, category, filename, lineno, file, line)
+            return
+        text = warnings.formatwarning(message, category, filename, lineno, line)
+        _append_lines(path, text.rstrip("\n"))
+
+    showwarning._mtlib_routed = True  # type: ignore[attr-defined]
+    warnings.showwarning = showwarning
+
+
+# A report kernel imports mtlib in its first cells; warnings from then on belong in the log.
+if log_file() is not None:
+    route_warnings()
+
+__all__ = ["LOG_ENV", "announce", "log", "log_file", "route_warnings", "tqdm"]

@@ -3,7 +3,9 @@
 1. Ensure the profile's dataset (:func:`mtlib.pipeline.ensure_dataset`).
 2. Execute ``notebooks/NN_*.ipynb`` in order with papermill (kernel ``python3``) into
    ``results/executed/NN_slug.ipynb``. Each notebook gets the profile name (``profile``)
-   and those flattened profile values that its ``parameters`` cell declares.
+   and those flattened profile values that its ``parameters`` cell declares. Its progress
+   bars, log lines and warnings go to ``results/logs/NN_slug.log`` (:mod:`mtlib.progress`),
+   so the executed notebook shows results only.
 3. Render every executed notebook to ``results/report/NN_slug.html`` and write
    ``results/report/index.html`` linking the notebooks, figures and tables.
 4. Record wall times in ``results/report/timings.json``.
@@ -28,8 +30,9 @@ from typing import Sequence
 from mtlib import paths
 from mtlib.errors import MtlibError
 from mtlib.io import atomic_write_json, atomic_write_text
+from mtlib.products import PRODUCTS
 from mtlib.profiles import MTAT_ROOT_ENV, Profile, available, load_profile
-from mtlib.progress import PLAIN_ENV
+from mtlib.progress import LOG_ENV
 from mtlib.tagging import LAST_REPORT_ARTIFACT
 
 KERNEL = "python3"
@@ -103,7 +106,9 @@ def html_path(notebook: Path) -> Path:
 def execute(notebook: Path, params: dict, kernel: str = KERNEL, progress: bool = True) -> float:
     """Run ``notebook`` with papermill; return its wall time in seconds.
 
-    Raises :class:`NotebookFailed` with the notebook, cell and error in one line.
+    The kernel's bars, log lines and warnings go to ``paths.log_path(stem)``, started afresh
+    (:mod:`mtlib.progress`). Raises :class:`NotebookFailed` with the notebook, cell, error and
+    log in one line.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -111,28 +116,41 @@ def execute(notebook: Path, params: dict, kernel: str = KERNEL, progress: bool =
     out = executed_path(notebook)
     out.parent.mkdir(parents=True, exist_ok=True)
     failed_path(notebook).unlink(missing_ok=True)
+    log = _start_log(notebook)
     # papermill saves after every cell; the final name appears only when all cells succeeded.
     running = out.with_name(f".{notebook.stem}.running.ipynb")
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            str(notebook), str(running), parameters=params, kernel_name=kernel,
-            cwd=str(notebook.parent), progress_bar=progress,
-        )
+        # The kernel inherits the environment when papermill starts it.
+        with paths.environ({LOG_ENV: str(log)}):
+            papermill.execute_notebook(
+                str(notebook), str(running), parameters=params, kernel_name=kernel,
+                cwd=str(notebook.parent), progress_bar=progress,
+            )
     except PapermillExecutionError as err:
         _keep_failed(notebook, running)
         raise NotebookFailed(
             f"notebook {notebook.stem} failed in cell In[{err.exec_count}]: "
-            f"{err.ename}: {_first_line(err.evalue)} (partial output: {failed_path(notebook)})"
+            f"{err.ename}: {_first_line(err.evalue)} (partial output: {failed_path(notebook)}; "
+            f"log: {log})"
         ) from None
     except Exception as err:  # noqa: BLE001 - kernel death, timeouts, bad notebook JSON
         _keep_failed(notebook, running)
         raise NotebookFailed(
             f"notebook {notebook.stem} could not run: {type(err).__name__}: "
-            f"{_first_line(str(err))}"
+            f"{_first_line(str(err))} (log: {log})"
         ) from None
     os.replace(running, out)
     return time.perf_counter() - start
+
+
+def _start_log(notebook: Path) -> Path:
+    """Create or truncate the notebook's log: it describes this run only."""
+    log = paths.log_path(notebook.stem)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    log.write_text(f"{stamp} mtlib report: executing {notebook}\n", encoding="utf-8")
+    return log
 
 
 def _keep_failed(notebook: Path, running: Path) -> None:
@@ -179,19 +197,22 @@ def write_index(profile: Profile, timings: dict) -> Path:
             partial = rel(paths.executed_dir() / f"{slug}.failed.ipynb")
             link = f"{html.escape(slug)} (failed; partial output {partial})"
         items.append(f"<li>{link}: {t['status']}, {t['seconds']:.0f} s</li>")
-    figures = sorted(paths.figures_dir().glob("*.png"))
-    figure_items = [
-        f'<figure><a href="{rel(p)}"><img src="{rel(p)}" alt="{html.escape(p.stem)}" '
-        f'width="480"></a><figcaption>{html.escape(p.stem)} '
-        f'(<a href="{rel(p.with_suffix(".pdf"))}">PDF</a>)</figcaption></figure>'
-        for p in figures
-    ]
-    tables = sorted(paths.tables_dir().glob("*.csv"))
-    table_items = [
-        f'<li>{html.escape(p.stem)}: <a href="{rel(p)}">CSV</a>, '
-        f'<a href="{rel(p.with_suffix(".md"))}">Markdown</a></li>'
-        for p in tables
-    ]
+    figure_items, table_items = [], []
+    for products in PRODUCTS.values():
+        for slug, text in products.figures.items():
+            png = paths.figure_path(slug, "png")
+            if png.is_file():
+                figure_items.append(
+                    f'<figure><a href="{rel(png)}"><img src="{rel(png)}" '
+                    f'alt="{html.escape(text)}" width="480"></a><figcaption>'
+                    f'{html.escape(text)} (<a href="{rel(png.with_suffix(".pdf"))}">PDF</a>)'
+                    "</figcaption></figure>")
+        for slug, text in products.tables.items():
+            csv = paths.table_path(slug, "csv")
+            if csv.is_file():
+                table_items.append(
+                    f'<li>{html.escape(text)}: <a href="{rel(csv)}">CSV</a>, '
+                    f'<a href="{rel(csv.with_suffix(".md"))}">Markdown</a></li>')
     total = sum(t["seconds"] for t in timings.get("notebooks", {}).values())
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -227,15 +248,19 @@ def _load_timings(profile: str) -> dict:
     return old
 
 
-def _write_last_report(profile: str) -> None:
-    from mtlib.experiments import best_shallow_run_id
+def _write_last_report(profile: Profile) -> None:
+    """Name the profile's best shallow model for ``mtlib tag``: Table II's final model if
+    notebook 06 ran, else the best trial of the best Table I pair."""
+    from mtlib.sections import length_stride_table, normalisation_dropout
 
-    try:
-        best = best_shallow_run_id(profile)
-    except MtlibError:
-        return  # the shallow notebooks were not run: nothing to name
+    best = normalisation_dropout.best_run_id(profile.name)
+    if best is None:
+        try:
+            best = length_stride_table.best_run_id(profile)
+        except MtlibError:
+            return  # the shallow notebooks were not run: nothing to name
     atomic_write_json(paths.artifacts_dir() / LAST_REPORT_ARTIFACT,
-                      {"profile": profile, "best_shallow_run_id": best})
+                      {"profile": profile.name, "best_shallow_run_id": best})
 
 
 # --- the runner -------------------------------------------------------------------------
@@ -274,9 +299,8 @@ def run_report(
         atomic_write_json(paths.report_dir() / TIMINGS_FILE, timings)
 
     # Notebooks resolve the profile themselves; the data root reaches their kernels through
-    # the environment, whichever way it was given here. Progress bars are plain text there
-    # (mtlib.progress): headless kernels cannot draw widgets.
-    kernel_env = {PLAIN_ENV: "1"}
+    # the environment, whichever way it was given here. (execute() adds each kernel's log.)
+    kernel_env: dict[str, str] = {}
     if profile.data_root:
         kernel_env[MTAT_ROOT_ENV] = profile.data_root
     try:
@@ -297,7 +321,7 @@ def run_report(
                     print(f"[{i}/{len(todo)}] {nb.stem}: {seconds:.1f} s", flush=True)
     finally:
         write_index(profile, timings)
-        _write_last_report(profile.name)
+        _write_last_report(profile)
     return result
 
 
@@ -323,14 +347,15 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 def _cli(args: argparse.Namespace) -> int:
     if args.plan:
-        from mtlib.experiments import workload
-        from mtlib.plots import to_markdown
+        from mtlib.plan import plan
+        from mtlib.tables import to_markdown
 
-        plan = workload(load_profile(args.profile, data_root=args.data_root))
-        clips = ["all" if c is None or c != c else str(int(c)) for c in plan["train_clips"]]
-        print(to_markdown(plan.assign(train_clips=clips)))
-        for model, epochs in plan.groupby("model")["total_epochs"].sum().items():
-            print(f"{model}: at most {epochs} epochs")
+        table = plan(load_profile(args.profile, data_root=args.data_root))
+        clips = ["all" if c is None or c != c else str(int(c)) for c in table["train_clips"]]
+        print(to_markdown(table.assign(train_clips=clips)))
+        for model, epochs in table.groupby("model")["total_epochs"].sum().items():
+            runs = table.loc[table["model"] == model, "runs"].sum()
+            print(f"{model}: {runs} runs, {epochs} epochs")
         return 0
     result = run_report(args.profile, only=args.only, executor=args.executor,
                         data_root=args.data_root, progress=not args.no_progress)

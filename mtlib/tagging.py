@@ -2,8 +2,10 @@
 
 The model is a finished run of the run store: its ``config.json`` rebuilds the network
 (:func:`mtlib.models.build_model`) and ``best.pt`` holds the weights of its best validation
-epoch. By default it is the best shallow model of the last ``mtlib report`` (the report
-names it in ``results/artifacts/last_report.json``).
+epoch and the input normalisation training used (for dataset scope, the training statistics),
+so tagging needs neither the training data nor its prepared cache. By default the run is the
+best shallow model of the last ``mtlib report`` (named in
+``results/artifacts/last_report.json``).
 
 The file is decoded and resampled with :func:`mtlib.data.prepare.decode_clip`, exactly like
 the training data, cut into consecutive 29.1 s clips (a partial last clip is kept, zero-padded,
@@ -25,6 +27,7 @@ from mtlib.errors import DataError, MtlibError
 
 LAST_REPORT_ARTIFACT = "last_report.json"
 MIN_SECONDS = 1.0  # shorter files carry too little audio to tag
+INPUT_NORM_KEYS = ("kind", "scope", "shift", "scale")  # best.pt["input_norm"], mtlib.train
 
 
 def default_run_id() -> str:
@@ -58,18 +61,35 @@ def load_run(run_id: str):
 
 
 def load_model(result):
-    """``(model in eval mode, tags)`` of a finished run, weights from its ``best.pt``."""
+    """``(model in eval mode, tags, InputNorm)`` of a finished run, from its ``best.pt``."""
     from mtlib.data.prepare import clip_samples_for
     from mtlib.models import build_model
-    from mtlib.runs import BEST_CHECKPOINT, load_torch
+    from mtlib.rundir import BEST_CHECKPOINT, load_torch
 
     tags = list(result.metrics.get("tags") or result.predictions()[3])
     checkpoint = result.run_dir / BEST_CHECKPOINT
     if not checkpoint.is_file():
         raise MtlibError(f"{checkpoint}: the run has no best-epoch weights")
+    payload = load_torch(checkpoint)
+    norm = stored_input_norm(payload, checkpoint)
     model = build_model(result.config, len(tags), clip_samples_for(result.config.sample_rate))
-    model.load_state_dict(load_torch(checkpoint)["model"])
-    return model.eval(), tags
+    model.load_state_dict(payload["model"])
+    return model.eval(), tags, norm
+
+
+def stored_input_norm(payload: dict, checkpoint: Path):
+    """The :class:`~mtlib.data.datasets.InputNorm` that training stored in ``payload``
+    (read from ``checkpoint``); MtlibError if the payload has none."""
+    from mtlib.data.datasets import InputNorm
+
+    stored = payload.get("input_norm")
+    if not isinstance(stored, dict) or any(k not in stored for k in INPUT_NORM_KEYS):
+        raise MtlibError(
+            f"{checkpoint}: no usable input_norm in the checkpoint; expected a dict with "
+            f"{', '.join(INPUT_NORM_KEYS)} (written by mtlib.train); retrain the run"
+        )
+    return InputNorm(str(stored["kind"]), str(stored["scope"]), float(stored["shift"]),
+                     float(stored["scale"]))
 
 
 def decode_clips(audio_file: Path, sample_rate: int) -> tuple[np.ndarray, float]:
@@ -95,22 +115,6 @@ def decode_clips(audio_file: Path, sample_rate: int) -> tuple[np.ndarray, float]
     return whole.reshape(n_clips, clip), float(seconds)
 
 
-def _input_norm(config):
-    """The run's input normalisation; dataset scope refits the training statistics."""
-    from mtlib.data.datasets import AudioSource, InputNorm
-
-    if config.input_norm_scope == "clip" or config.input_norm == "none":
-        return InputNorm(config.input_norm, config.input_norm_scope)
-    from mtlib.data.cache import open_cache
-    from mtlib.data.datasets import subset_rows
-
-    cache = open_cache(config.dataset, config.sample_rate)
-    train = subset_rows(cache.split_rows(config.split, "train", config.require_tag),
-                        config.max_train_clips)
-    return InputNorm.fit(config.input_norm, config.input_norm_scope,
-                         AudioSource(cache.audio), train)
-
-
 def tag_file(audio_file: str | Path, run_id: str | None = None) -> dict:
     """Score ``audio_file`` with a run's model.
 
@@ -123,13 +127,12 @@ def tag_file(audio_file: str | Path, run_id: str | None = None) -> dict:
     from mtlib.train import predict
 
     result = load_run(run_id or default_run_id())
-    model, tags = load_model(result)
+    model, tags, norm = load_model(result)
     config = result.config
     clips, seconds = decode_clips(Path(audio_file), config.sample_rate)
     source = AudioSource(clips, "cpu")
     labels = np.zeros((len(clips), len(tags)), dtype=np.uint8)
     rows = np.arange(len(clips))
-    norm = _input_norm(config)
     if config.model == "dieleman":
         view = SubclipDataset(source, labels, rows, norm)
     else:

@@ -27,9 +27,10 @@ Procedure
 - Divergence: a non-finite loss raises :class:`TrainingDiverged` and the run is recorded as
   failed.
 
-With ``run_dir`` the run is checkpointed after every epoch and resumed from ``last.pt``;
-callers sharing a store go through :meth:`mtlib.runs.RunStore.get_or_run`, which also holds
-the run's lock.
+Storage: :func:`fit` writes no file. It reports the start, every epoch (with a checkpoint)
+and the result to a :class:`TrainingSink`, and asks it where to resume from. The run store
+(:meth:`mtlib.runs.RunStore.get_or_run`) passes a :class:`mtlib.rundir.RunFolder`; without a
+sink the run is trained in memory.
 """
 
 from __future__ import annotations
@@ -37,8 +38,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator, Protocol
 
 import numpy as np
 import pandas as pd
@@ -56,30 +56,31 @@ from mtlib.errors import MtlibError
 from mtlib.metrics import evaluate
 from mtlib.models import build_model, count_parameters
 from mtlib.models.layers import init_output_prior
-from mtlib.progress import tqdm
-from mtlib.runs import (
-    BEST_CHECKPOINT,
-    CONFIG_FILE,
-    HISTORY_COLUMNS,
-    LAST_CHECKPOINT,
-    METRICS_FILE,
-    PREDICTIONS_FILE,
-    RunResult,
-    load_torch,
-    save_torch,
-    versions,
-    write_history,
-    write_json,
-    write_predictions,
-    write_status,
-)
+from mtlib.progress import log, tqdm
+from mtlib.rundir import HISTORY_COLUMNS, RunResult, versions
 
 CHECKPOINT_FORMAT = 1
 PLATEAU_FACTOR = 0.2
 PLATEAU_PATIENCE = 3
 LOSS_CHECK_EVERY = 16  # steps between finiteness checks (each check syncs a GPU)
 
-EpochHook = Callable[[int, dict[str, Any]], None]
+
+class TrainingSink(Protocol):
+    """Where :func:`fit` reports a run (see :class:`mtlib.rundir.RunFolder`)."""
+
+    def started(self, config: RunConfig) -> None: ...
+
+    def resume_point(self, config: RunConfig) -> dict[str, Any] | None:
+        """A checkpoint of ``config`` written by an earlier ``epoch_end``, or None."""
+
+    def epoch_end(self, row: dict[str, Any], history: list[dict[str, Any]],
+                  checkpoint: dict[str, Any], best: dict[str, Any] | None) -> None:
+        """After each epoch: its history row, all rows so far, the resume checkpoint, and the
+        best-epoch payload when this epoch improved validation ROC-AUC (else None)."""
+
+    def finished(self, result: RunResult, best: dict[str, Any]) -> RunResult: ...
+
+    def failed(self, error: BaseException) -> None: ...
 
 
 class TrainingDiverged(MtlibError):
@@ -294,77 +295,57 @@ class _Trainer:
         return {"val": val, "train_roc_auc": train_auc}
 
 
-def _load_resume(run_dir: Path, config: RunConfig) -> dict[str, Any] | None:
-    """``last.pt`` of ``run_dir`` if it belongs to ``config`` and can be read, else None."""
-    path = run_dir / LAST_CHECKPOINT
-    if not path.is_file():
-        return None
-    try:
-        ckpt = load_torch(path)
-    except Exception as err:  # noqa: BLE001 - an unreadable checkpoint means "start over"
-        print(f"run {config.run_id}: ignoring unreadable {path} ({err}); starting over")
-        return None
-    if ckpt.get("format") != CHECKPOINT_FORMAT or ckpt.get("run_id") != config.run_id:
-        return None
-    return ckpt
+def _usable(ckpt: dict[str, Any] | None, config: RunConfig) -> bool:
+    return (ckpt is not None and ckpt.get("format") == CHECKPOINT_FORMAT
+            and ckpt.get("run_id") == config.run_id)
 
 
 def fit(
     config: RunConfig,
-    run_dir: Path | None = None,
+    sink: TrainingSink | None = None,
     progress: bool = True,
     device: str | torch.device | None = None,
-    on_epoch_end: EpochHook | None = None,
 ) -> RunResult:
     """Train ``config`` and score its best-validation epoch on the test split.
 
     Args:
         config: the run.
-        run_dir: folder to write the run into (and resume from); None trains in memory.
-        progress: show tqdm bars.
+        sink: receives the run's start, epochs, result or failure, and says where to resume
+            (see :class:`TrainingSink`); None trains in memory.
+        progress: show progress bars and log each epoch.
         device: "cpu", "cuda", "cuda:1", or None for cuda-if-available.
-        on_epoch_end: called as ``hook(epoch, history_row)`` after each epoch's checkpoint
-            is written (tests use it to simulate a crash).
 
-    Returns the :class:`~mtlib.runs.RunResult`. Besides the contract's keys its metrics hold
+    Returns the :class:`~mtlib.rundir.RunResult`. Besides the contract's keys its metrics hold
     test_per_clip_roc_auc, val_pr_auc (best epoch), n_params, n_clips (per split), and what
     scoring new audio needs: tags, clip_samples and input_norm (kind, scope, and the
-    dataset-scope shift/scale in float units); ``best.pt`` carries the same three. Raises
-    :class:`TrainingDiverged` on a non-finite loss; any exception marks the run folder
-    failed (a later call retries it).
+    dataset-scope shift/scale in float units); the best-epoch payload carries the same three.
+    Raises :class:`TrainingDiverged` on a non-finite loss; any exception is reported to the
+    sink as a failure (a later call retries the run).
     """
     dev = resolve_device(device)
-    if run_dir is not None:
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(run_dir / CONFIG_FILE, config.to_dict())
-        write_status(run_dir, "running", epoch=0)
+    if sink is not None:
+        sink.started(config)
     try:
         with _determinism(dev):
-            return _fit(config, run_dir, progress, dev, on_epoch_end)
+            return _fit(config, sink, progress, dev)
     except BaseException as err:
-        if run_dir is not None:
-            write_status(run_dir, "failed", error=f"{type(err).__name__}: {err}")
+        if sink is not None:
+            sink.failed(err)
         raise
 
 
-def _fit(
-    config: RunConfig,
-    run_dir: Path | None,
-    progress: bool,
-    device: torch.device,
-    on_epoch_end: EpochHook | None,
-) -> RunResult:
+def _fit(config: RunConfig, sink: TrainingSink | None, progress: bool,
+         device: torch.device) -> RunResult:
     from mtlib.data.cache import open_cache
 
     cache = open_cache(config.dataset, config.sample_rate)
     views = build_views(cache, config, device)
     trainer = _Trainer(config, views, device)
-    ckpt = _load_resume(run_dir, config) if run_dir is not None else None
-    if ckpt is not None:
+    ckpt = sink.resume_point(config) if sink is not None else None
+    if _usable(ckpt, config):
         trainer.restore(ckpt)
         if progress:
-            print(f"run {config.run_id}: resuming after epoch {trainer.epoch}", flush=True)
+            log(f"run {config.run_id}: resuming after epoch {trainer.epoch}")
 
     while trainer.epoch < config.epochs:
         start = time.perf_counter()
@@ -391,33 +372,25 @@ def _fit(
             trainer.best_epoch = trainer.epoch
             trainer.best_state = _cpu_state(trainer.model)
         if progress:
-            print(
-                f"run {config.run_id} epoch {trainer.epoch}/{config.epochs}: "
+            log(f"run {config.run_id} epoch {trainer.epoch}/{config.epochs}: "
                 f"loss {row['train_loss']:.4f}  train AUC {row['train_roc_auc']:.4f}  "
                 f"val AUC {row['val_roc_auc']:.4f}  PR {row['val_pr_auc']:.4f}  "
-                f"({row['seconds']:.1f} s)",
-                flush=True,
-            )
-        if run_dir is not None:
-            # last.pt (written after best.pt) is what a resume trusts; _finish rewrites best.pt
-            # from it, so a crash between the two cannot leave mismatched best weights.
-            if improved:
-                _save_best(run_dir, trainer)
-            write_history(run_dir, trainer.history)
-            save_torch(run_dir / LAST_CHECKPOINT, trainer.state())
-            write_status(run_dir, "running", epoch=trainer.epoch)
-        if on_epoch_end is not None:
-            on_epoch_end(trainer.epoch, row)
+                f"({row['seconds']:.1f} s)")
+        if sink is not None:
+            sink.epoch_end(row, list(trainer.history), trainer.state(),
+                           _best_payload(trainer) if improved else None)
 
-    return _finish(trainer, run_dir, progress)
+    result, best = _finish(trainer, progress)
+    return sink.finished(result, best) if sink is not None else result
 
 
-def _save_best(run_dir: Path, trainer: _Trainer) -> None:
-    save_torch(run_dir / BEST_CHECKPOINT, {
+def _best_payload(trainer: _Trainer) -> dict[str, Any]:
+    """The best epoch's weights with what scoring new audio needs (``best.pt``)."""
+    return {
         "run_id": trainer.config.run_id, "epoch": trainer.best_epoch,
         "val_roc_auc": trainer.best_val, "model": trainer.best_state,
         "config": trainer.config.to_dict(), **_model_inputs(trainer.views),
-    })
+    }
 
 
 def _model_inputs(views: DataViews) -> dict[str, Any]:
@@ -431,7 +404,8 @@ def _model_inputs(views: DataViews) -> dict[str, Any]:
     }
 
 
-def _finish(trainer: _Trainer, run_dir: Path | None, progress: bool) -> RunResult:
+def _finish(trainer: _Trainer, progress: bool) -> tuple[RunResult, dict[str, Any]]:
+    """Score the best epoch on the test split: the result and the best-epoch payload."""
     config, views, device = trainer.config, trainer.views, trainer.device
     trainer.model.load_state_dict(trainer.best_state)
     y_score = predict(trainer.model, views.test, device, config.amp, progress)
@@ -467,15 +441,8 @@ def _finish(trainer: _Trainer, run_dir: Path | None, progress: bool) -> RunResul
         },
         **_model_inputs(views),
     }
-    clip_ids = views.clip_ids["test"]
-    y_true = views.test.labels.astype(np.uint8)
     history = pd.DataFrame(trainer.history, columns=HISTORY_COLUMNS)
-    if run_dir is not None:
-        _save_best(run_dir, trainer)
-        write_predictions(run_dir / PREDICTIONS_FILE, clip_ids, y_true, y_score, views.tags)
-        write_json(run_dir / METRICS_FILE, metrics)
-        write_status(run_dir, "finished", epoch=trainer.epoch)  # last: marks the run complete
-    return RunResult(
-        config.run_id, config, run_dir, metrics, history,
-        _predictions=(clip_ids, y_true, y_score, list(views.tags)),
-    )
+    predictions = (views.clip_ids["test"], views.test.labels.astype(np.uint8), y_score,
+                   list(views.tags))
+    result = RunResult(config.run_id, config, None, metrics, history, _predictions=predictions)
+    return result, _best_payload(trainer)

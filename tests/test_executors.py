@@ -109,10 +109,19 @@ def test_unknown_executor_and_settings_are_errors_listing_valid_values():
         run_grid(GRID, executor="dask")
     with pytest.raises(MtlibError, match=r"unknown executor setting\(s\) \['gpus'\]; valid:"):
         run_grid(GRID, executor="ray", settings={"gpus": 1})
-    with pytest.raises(MtlibError, match="gpus_per_trial must be a fraction"):
+    with pytest.raises(MtlibError, match="gpus_per_trial = 1.5: expected null, a fraction"):
         ExecutorSettings(gpus_per_trial=1.5)
-    with pytest.raises(MtlibError, match="cpus_per_trial must be > 0"):
+    with pytest.raises(MtlibError, match="gpus_per_trial = -0.5: expected null, a fraction"):
+        ExecutorSettings(gpus_per_trial=-0.5)
+    with pytest.raises(MtlibError, match="cpus_per_trial = 0: expected a number > 0"):
         ExecutorSettings(cpus_per_trial=0)
+    with pytest.raises(MtlibError, match="max_retries = -1: expected an integer >= 0"):
+        ExecutorSettings.from_dict({"max_retries": -1})
+    with pytest.raises(MtlibError, match="max_retries = '2': expected an integer >= 0"):
+        ExecutorSettings.from_dict({"max_retries": "2"})  # strict: no silent str -> int
+    # Whole numbers of GPUs and ints stay as given (messages print cpus_per_trial=3, not 3.0).
+    s = ExecutorSettings.from_dict({"gpus_per_trial": 2, "cpus_per_trial": 3})
+    assert (s.gpus_per_trial, s.cpus_per_trial) == (2, 3) and type(s.cpus_per_trial) is int
 
 
 def test_settings_from_environment(monkeypatch):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from mtlib import paths
 from mtlib.profiles import (
@@ -87,27 +87,36 @@ def test_missing_key(tmp_path):
 @pytest.mark.parametrize(
     "edit, message",
     [
-        ({"shallow.trials": "five"}, "shallow.trials = 'five': expected int"),
-        ({"shallow.trials": True}, "shallow.trials = True: expected int"),
-        ({"search.lrs": [0.1, "x"]}, "search.lrs"),
+        ({"shallow.trials": "five"}, "shallow.trials = 'five': expected an integer >= 1"),
+        ({"shallow.trials": True}, "shallow.trials = True: expected an integer >= 1"),
+        ({"shallow.trials": 2.0}, "shallow.trials = 2.0: expected an integer >= 1"),
+        ({"shallow.max_train_clips": 0}, "shallow.max_train_clips = 0: expected null or an"),
+        ({"search.lrs": [0.1, "x"]}, "search.lrs = [0.1, 'x']: expected a non-empty list"),
+        ({"search.lrs": []}, "search.lrs = []: expected a non-empty list"),
         ({"table1.pairs": [[256, 512]]}, "length >= stride"),
         ({"table1.pairs": [[256, 256, 1]]}, "table1.pairs"),
         ({"shallow.epochs": 0}, "shallow.epochs = 0: expected an integer >= 1"),
         ({"shallow.long_epochs": 0}, "shallow.long_epochs"),
+        ({"shallow.long_epochs": 0.5}, "shallow.long_epochs = 0.5: expected an integer"),
+        ({"samplecnn.long_epochs": 1, "samplecnn.epochs": 2},
+         "samplecnn.long_epochs = 1: expected >= samplecnn.epochs (2)"),
         ({"search.input_norms": ["none", "zscore"]}, "none, standardise, minmax"),
         ({"search.filters": [8, 8]}, "distinct"),
         ({"table2.dropouts": [1.5]}, "dropout p in"),
         ({"data.split": "standard"}, "dieleman for a stand-in corpus"),
-        ({"data.source": "youtube"}, "one of standin, mtat"),
-        ({"data.clips": 3}, "at least 16 stand-in clips"),
-        ({"executor": "slurm"}, "executor = 'slurm': expected one of local"),
+        ({"data.source": "youtube"}, "unknown data.source 'youtube'; valid: standin, mtat"),
+        ({"data.clips": 3}, "data.clips = 3: expected at least 16 stand-in clips"),
+        ({"data.name": "  "}, "data.name = '  ': expected a non-empty dataset name"),
+        ({"data.require_tag": "yes"}, "data.require_tag = 'yes': expected true or false"),
+        ({"executor": "slurm"}, "unknown executor 'slurm'; valid: local, ray"),
     ],
 )
 def test_bad_values_fail_with_the_key_and_the_expectation(tmp_path, edit, message):
     path = write_variant(tmp_path, **edit)
     with pytest.raises(ProfileError) as err:
         load_profile(path)
-    assert message in str(err.value) and str(path) in str(err.value)
+    msg = str(err.value)
+    assert message in msg and msg.startswith(f"{path}: ") and "\n" not in msg
 
 
 def test_unknown_profile_name_lists_the_shipped_ones():
@@ -154,6 +163,28 @@ def test_flatten_rejects_a_non_mapping():
         flatten(["a", "b"])
 
 
-def test_profile_is_frozen():
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        load_profile("smoke").shallow_epochs = 5
+def test_profile_is_frozen_and_hashable():
+    p = load_profile("smoke")
+    with pytest.raises(ValidationError, match="frozen"):
+        p.shallow_epochs = 5
+    assert hash(p) == hash(Profile(**p.to_flat()))
+
+
+def test_replace_validates_and_freezes_lists():
+    p = load_profile("smoke")
+    with pytest.raises(ProfileError, match=r"table2.dropouts = \[0.2, 0.2\]: expected .*distinct"):
+        p.replace(table2_dropouts=[0.2, 0.2])
+    # A list given for a grid becomes a tuple; an int given for a float grid stays an int (the
+    # notebooks pass it on to RunConfig, whose run id hashes 1 and 1.0 differently).
+    q = p.replace(search_lrs=[1, 0.5])
+    assert q.search_lrs == (1, 0.5) and type(q.search_lrs[0]) is int
+    assert q.to_flat()["search_lrs"] == [1, 0.5]
+
+
+def test_constructor_errors_name_missing_and_unknown_fields():
+    flat = load_profile("smoke").to_flat()
+    del flat["table1_logmel"]
+    with pytest.raises(ProfileError, match=r"missing profile field\(s\) \['table1_logmel'\]"):
+        Profile(**flat)
+    with pytest.raises(ProfileError, match=r"unknown profile field\(s\) \['epochs'\]; valid: name"):
+        Profile(**load_profile("smoke").to_flat(), epochs=3)

@@ -1,12 +1,9 @@
-"""The published numbers: every number the report publishes is data with a source, and the
-summary table (notebook 08) sets each of them beside ours."""
+"""The published numbers: every number the report publishes is data with a source."""
 
 from __future__ import annotations
 
 import pytest
 
-from mtlib import experiments as ex
-from mtlib.profiles import load_profile
 from mtlib.published import BY_KEY, PUBLISHED, UNITS, format_value, get
 
 # Every number of the report, as written in the report (the issue that defines this project).
@@ -77,55 +74,3 @@ def test_format_value():
     assert format_value(19.0, "epoch", 0) == "19"
     with pytest.raises(ValueError, match="unknown unit"):
         format_value(1.0, "dB", 1)
-
-
-def write_findings(profile, findings_by_slug):
-    for slug, findings in findings_by_slug.items():
-        ex.write_artifact(slug, profile, {"findings": findings})
-
-
-def test_summary_sets_every_published_number_beside_ours():
-    smoke = load_profile("smoke")
-    write_findings(smoke, {
-        "03_length_stride_table": {
-            "table1.raw.256-256": ex.measurement(0.8244, 0.0012, 5),
-            "dieleman.raw.256-256": ex.measurement(0.8244, 0.0012, 5),
-        },
-        "04_training_curves": {"figure3.best_epoch": {"value": 7, "note": "peak"}},
-        "05_per_tag_analysis": {"figure4.most_frequent_tag": {"value": "piano", "note": ""}},
-        "07_samplecnn": {"samplecnn.no_scheduler_gain": {"value": -0.0021, "note": ""},
-                         "samplecnn.guitar_gain": {"value": 3.14, "note": ""}},
-    })
-    table = ex.summary_table("smoke")
-    keys = [p.key for p in PUBLISHED]
-    assert list(table["published"]) == [REPORT_NUMBERS[k] for k in keys]
-    assert set(table["source"]) >= {p.source for p in PUBLISHED}
-    ours = dict(zip(keys, table["ours (smoke)"], strict=True))
-    assert ours["table1.raw.256-256"] == "82.44 ± 0.12"
-    assert ours["dieleman.raw.256-256"] == "0.8244 ± 0.0012"
-    assert ours["figure3.best_epoch"] == "7"
-    assert ours["figure4.most_frequent_tag"] == "piano"
-    assert ours["samplecnn.no_scheduler_gain"] == "-0.002"
-    assert ours["samplecnn.guitar_gain"] == "+3.1%"
-    assert ours["table2.long"] == "—"
-    notes = dict(zip(keys, table["note"], strict=True))
-    assert notes["table2.long"] == "not measured by this profile"
-
-
-def test_trend_table_compares_the_report_and_ours():
-    smoke = load_profile("smoke")
-    write_findings(smoke, {"06_normalisation_dropout": {
-        "table2.batch": ex.measurement(0.70), "table2.layer": ex.measurement(0.75),
-        "table2.group": ex.measurement(0.72), "table2.kept": ex.measurement(0.75),
-        "table2.dropout": ex.measurement(0.74)}})
-    trends = ex.trend_table("smoke").set_index("claim")
-    assert trends.loc["layer norm beats batch norm", "report"] == "yes"
-    assert trends.loc["layer norm beats batch norm", "ours"] == "yes"
-    assert trends.loc["group norm beats layer norm", "ours"] == "no"
-    assert trends.loc["group norm beats layer norm", "ours: difference"] == "-0.0300"
-    assert trends.loc["SampleCNN beats the best shallow CNN (test)", "ours"] == "not measured"
-    # Dropout is judged against the normalisation our chain kept (layer norm here).
-    assert trends.loc["dropout improves the kept normalisation", "ours"] == "no"
-    assert trends.loc["dropout improves the kept normalisation", "ours: difference"] == "-0.0100"
-    # Mixed units (Table II in %, SampleCNN in AUC) are compared on one scale.
-    assert trends.loc["SampleCNN beats the best shallow CNN (test)", "report"] == "yes"

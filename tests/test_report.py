@@ -35,7 +35,7 @@ def fake_notebooks(tmp_path, monkeypatch):
                    "from mtlib import paths, plots\n"
                    "import matplotlib.pyplot as plt\n"
                    "fig, ax = plt.subplots(); ax.plot([0, 1])\n"
-                   "plots.save_figure(fig, '01_works')\n"
+                   "plots.save_figure(fig, '01_tag_distribution')\n"
                    "paths.artifacts_dir().mkdir(parents=True, exist_ok=True)\n"
                    "(paths.artifacts_dir() / 'seen.json').write_text("
                    "json.dumps({'profile': profile, 'epochs': shallow_epochs}))")
@@ -63,7 +63,7 @@ def test_failing_notebook_stops_the_run_with_one_line(fake_notebooks, capsys):
     # What finished before the failure is kept, rendered and timed.
     assert (executed / "01_works.ipynb").is_file()
     assert (paths.report_dir() / "01_works.html").is_file()
-    assert paths.figure_path("01_works", "pdf").is_file()
+    assert paths.figure_path("01_tag_distribution", "pdf").is_file()
     # The failing notebook's partial output is kept under its own name, never as a result.
     assert (executed / "02_breaks.failed.ipynb").is_file()
     assert not (executed / "02_breaks.ipynb").exists()
@@ -77,7 +77,7 @@ def test_failing_notebook_stops_the_run_with_one_line(fake_notebooks, capsys):
     assert "03_after" not in timings["notebooks"]
     index = (paths.report_dir() / "index.html").read_text()
     assert 'href="01_works.html"' in index and "02_breaks (failed" in index
-    assert "../figures/01_works.png" in index
+    assert "../figures/01_tag_distribution.png" in index
 
     # The profile's values reach the notebook, overriding its defaults.
     seen = json.loads((paths.artifacts_dir() / "seen.json").read_text())
@@ -101,5 +101,5 @@ def test_select_and_parameters(fake_notebooks):
 
 def test_unknown_executor_is_rejected_before_running(fake_notebooks, capsys):
     assert cli.main(["report", "--profile", "smoke", "--executor", "slurm"]) == 2
-    assert "executor = 'slurm': expected one of local, ray" in capsys.readouterr().err
+    assert "unknown executor 'slurm'; valid: local, ray" in capsys.readouterr().err
     assert not paths.executed_dir().exists()

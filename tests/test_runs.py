@@ -1,4 +1,5 @@
-"""Run store: files, reuse, resume equals uninterrupted, failures, locking, results frame."""
+"""Run store: files, reuse, resume equals uninterrupted, failures, locking; the training loop
+writes nothing itself."""
 
 from __future__ import annotations
 
@@ -14,17 +15,13 @@ import pandas as pd
 import pytest
 from helpers_train import one_torch_thread, write_learnable_cache
 
-import mtlib.train
+import mtlib.rundir
+import mtlib.runs
 from mtlib.config import RunConfig
-from mtlib.runs import (
-    HISTORY_COLUMNS,
-    RunStore,
-    load_torch,
-    read_status,
-    results_frame,
-    run_lock,
-)
-from mtlib.train import TrainingDiverged
+from mtlib.rundir import HISTORY_COLUMNS, load_torch, read_status
+from mtlib.runs import RunStore, run_lock
+from mtlib.sections.grids import runs_frame
+from mtlib.train import TrainingDiverged, fit
 
 # dropout + plateau + momentum exercise every piece of state a resume must restore
 CFG = RunConfig(dataset="runs", epochs=4, lr=0.1, batch_clips=8, norm="batch", dropout=0.3,
@@ -77,7 +74,7 @@ def test_finished_run_has_all_files_and_is_reused(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run must not be trained again")
 
-    monkeypatch.setattr(mtlib.train, "fit", no_training)
+    monkeypatch.setattr(mtlib.runs, "fit", no_training)
     again = RunStore(tmp_path / "runs").get_or_run(CFG, progress=False)
     assert again.metrics == result.metrics
     assert again.history.equals(result.history)
@@ -134,18 +131,18 @@ def test_failed_runs_do_not_poison_the_store(tmp_path):
 def test_crash_while_finishing_never_looks_finished(tmp_path, monkeypatch):
     store = RunStore(tmp_path / "runs")
     cfg = CFG.replace(epochs=1)
-    real = mtlib.train.write_json
+    real = mtlib.rundir.atomic_write_json
 
     def failing_write_json(path, obj):
         if path.name == "metrics.json":
             raise OSError("disk full")
         return real(path, obj)
 
-    monkeypatch.setattr(mtlib.train, "write_json", failing_write_json)
+    monkeypatch.setattr(mtlib.rundir, "atomic_write_json", failing_write_json)
     with pytest.raises(OSError, match="disk full"):
         store.get_or_run(cfg, progress=False)
     assert not store.is_finished(cfg) and store.status(cfg)["status"] == "failed"
-    monkeypatch.setattr(mtlib.train, "write_json", real)
+    monkeypatch.setattr(mtlib.rundir, "atomic_write_json", real)
     assert store.get_or_run(cfg, progress=False).metrics["epochs_run"] == 1
 
 
@@ -196,13 +193,52 @@ def test_two_processes_train_the_same_run_once(tmp_path):
     assert len(lines) == 4 and len(set(lines[0::2])) == 1  # 2 epochs, one process
 
 
-def test_results_frame(tmp_path):
+def test_runs_frame(tmp_path):
     store = RunStore(tmp_path / "runs")
     results = [store.get_or_run(CFG.replace(epochs=1, seed=s), progress=False) for s in (0, 1)]
-    frame = results_frame(results)
+    frame = runs_frame(results)
     assert list(frame["run_id"]) == [r.run_id for r in results]
     assert list(frame["seed"]) == [0, 1]
     for col in ("model", "length", "lr", "test_roc_auc", "test_pr_auc", "val_roc_auc",
-                "best_epoch", "train_seconds", "model_norm"):
+                "best_epoch", "train_seconds"):
         assert col in frame.columns
     assert frame["test_roc_auc"].tolist() == [r.metrics["test_roc_auc"] for r in results]
+
+
+SHORT = CFG.replace(epochs=2)
+
+
+class Recorder:
+    """A sink that keeps what fit reports, in memory."""
+
+    def __init__(self):
+        self.calls = []
+
+    def started(self, config):
+        self.calls.append("started")
+
+    def resume_point(self, config):
+        return None
+
+    def epoch_end(self, row, history, checkpoint, best):
+        self.calls.append(("epoch", row["epoch"], len(history), best is not None))
+        assert checkpoint["epoch"] == row["epoch"] and checkpoint["run_id"] == SHORT.run_id
+
+    def finished(self, result, best):
+        self.calls.append(("finished", best["epoch"]))
+        return result
+
+    def failed(self, error):
+        self.calls.append("failed")
+
+
+def test_fit_reports_to_its_sink_and_writes_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sink = Recorder()
+    result = fit(SHORT, sink=sink, progress=False)
+    assert sink.calls[0] == "started" and sink.calls[-1] == ("finished",
+                                                             result.metrics["best_epoch"])
+    assert [c[1:3] for c in sink.calls[1:3]] == [(1, 1), (2, 2)]
+    assert sink.calls[1][3] is True  # the first epoch always improves on nothing
+    assert result.run_dir is None and list(tmp_path.iterdir()) == []
+    assert not (tmp_path / "results").exists()

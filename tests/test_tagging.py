@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,28 @@ def smoke_run(tmp_path_factory):
                        max_train_clips=12, input_norm="minmax", train_eval_clips=0)
     with session_dirs(base):
         return RunStore().get_or_run(config, progress=False)
+
+
+@pytest.fixture(scope="module")
+def dataset_scope_run(tmp_path_factory):
+    """A dataset-scope run trained on a copy of the smoke cache, the copy then deleted.
+
+    Returns ``(result, mp3 of its first test clip)``."""
+    from mtlib.data.cache import open_cache
+
+    base = tmp_path_factory.getbasetemp()
+    dataset = smoke_dataset(base)
+    with session_dirs(base):
+        copy = paths.prepared_dir("smoke-copy", 12000)
+        shutil.copytree(paths.prepared_dir(dataset, 12000), copy, dirs_exist_ok=True)
+        config = RunConfig(dataset="smoke-copy", sample_rate=12000, split="dieleman", epochs=1,
+                           max_train_clips=12, input_norm="standardise",
+                           input_norm_scope="dataset", train_eval_clips=0)
+        result = RunStore().get_or_run(config, progress=False)
+        index = open_cache("smoke-copy", 12000).index
+        shutil.rmtree(copy)
+        row = index[index["clip_id"] == result.predictions()[0][0]].iloc[0]
+        return result, paths.corpus_dir(dataset) / row["mp3_path"]
 
 
 def test_tag_prints_the_top_tags(smoke_run, capsys):
@@ -91,3 +114,35 @@ def test_a_long_file_is_tagged_clip_by_clip(smoke_run, tmp_path):
     assert out["seconds"] == pytest.approx(3 * len(audio) / sr + 10, abs=0.01)
     sf.write(str(wav), np.concatenate([audio, audio[: sr * 20]]), sr)
     assert tag_file(wav, smoke_run.run_id)["n_clips"] == 2  # a 20 s tail is its own clip
+
+
+def test_dataset_scope_uses_the_stored_statistics_without_the_cache(dataset_scope_run):
+    """best.pt's shift/scale reproduce the test prediction after the cache is gone."""
+    result, mp3 = dataset_scope_run
+    stored = result.metrics["input_norm"]
+    assert (stored["kind"], stored["scope"]) == ("standardise", "dataset")
+    assert stored["scale"] != 1.0  # real statistics, not the identity
+    assert not paths.prepared_dir(result.config.dataset, 12000).exists()
+    _, _, y_score, tags = result.predictions()
+    got = dict(tag_file(mp3, result.run_id)["scores"])
+    assert np.allclose([got[t] for t in tags], y_score[0], atol=1e-5)
+
+
+def test_a_checkpoint_without_input_norm_fails_with_one_line(dataset_scope_run, capsys):
+    import torch
+
+    from mtlib.rundir import BEST_CHECKPOINT
+
+    result, mp3 = dataset_scope_run
+    checkpoint = result.run_dir / BEST_CHECKPOINT
+    original = checkpoint.read_bytes()
+    payload = torch.load(checkpoint, weights_only=True)
+    del payload["input_norm"]
+    torch.save(payload, checkpoint)
+    try:
+        assert cli.main(["tag", str(mp3), "--run", result.run_id]) == 2
+    finally:
+        checkpoint.write_bytes(original)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert str(checkpoint) in err[0] and "kind, scope, shift, scale" in err[0]

@@ -40,12 +40,11 @@ import numpy as np
 import torch
 
 from mtlib.config import INPUT_NORM_SCOPES, INPUT_NORMS, ConfigError, RunConfig
+from mtlib.constants import N_SUBCLIPS, PARTS, SEGMENT_SAMPLES
+from mtlib.data.cache import INT16_SCALE
 
 GPU_SHARE_ENV = "MTLIB_GPU_SHARE"  # set per trial by mtlib.executors (Ray, fractional GPUs)
 
-INT16_SCALE = 32768.0
-N_SUBCLIPS = 10
-SEGMENT_SAMPLES = 3**10  # 59,049 samples, SampleCNN's input
 DATASET_STATS_CLIPS = 256  # training clips used for dataset-scope statistics
 SUBSET_SEED = 0  # fixed: the max_train_clips / train_eval subsets do not depend on the run seed
 
@@ -453,9 +452,7 @@ def build_views(
     columns = select_tags(cache.tags, config.tags)
     tags = [cache.tags[j] for j in columns]
     labels = np.asarray(cache.labels)[:, columns]
-    parts = {
-        p: cache.split_rows(config.split, p, config.require_tag) for p in ("train", "valid", "test")
-    }
+    parts = {p: cache.split_rows(config.split, p, config.require_tag) for p in PARTS}
     for part, rows in parts.items():
         if len(rows) == 0:
             raise ConfigError(f"split {config.split!r} has no usable {part} clips in {cache!r}")
@@ -491,11 +488,6 @@ def build_views(
         clip_ids=clip_ids,
         source=source,
     )
-
-
-def units_per_batch(view: _ClipView, clips: int) -> int:
-    """Model inputs in a batch of ``clips`` clips of ``view``."""
-    return clips * view.units_per_clip
 
 
 def eval_batch_clips(view: _ClipView, device: torch.device) -> int:

@@ -36,6 +36,7 @@ from typing import BinaryIO, Iterator
 from mtlib.data.mtat import ANNOTATIONS_FILE, MTAT_URL, check_annotations_blob
 from mtlib.errors import DataError
 from mtlib.io import atomic_path, atomic_write_text
+from mtlib.progress import announce
 
 BASE_URL = MTAT_URL
 ZIP_PARTS = ("mp3.zip.001", "mp3.zip.002", "mp3.zip.003")
@@ -396,5 +397,5 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 def _cli(args: argparse.Namespace) -> int:
     root = download_mtat(args.dir, base_url=args.base_url, progress=not args.no_progress)
-    print(f"{root}: MTAT ready; next: mtlib prepare-mtat --root {root} --sample-rate 12000")
+    announce(f"{root}: MTAT ready; next: mtlib prepare-mtat --root {root} --sample-rate 12000")
     return 0

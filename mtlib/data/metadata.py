@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 
 from mtlib import paths
+from mtlib.constants import N_TAGS, PARTS
 from mtlib.errors import DataError
 
 # clip_ids of the three MTAT mp3 files that are 0 bytes long (all in train folders 6, 8, 9).
 EMPTY_MP3_CLIP_IDS: tuple[int, ...] = (35644, 55753, 57881)
 
-PARTS: tuple[str, ...] = ("train", "valid", "test")
 N_ANNOTATION_ROWS = 25_863  # data rows of the real annotations_final.csv
 
 
@@ -65,8 +65,8 @@ TAGS188: tuple[str, ...] = _tags188()
 def _standard_tags() -> tuple[str, ...]:
     path = _shipped("split/tags.npy")
     tags = tuple(str(t) for t in np.load(path))
-    if len(tags) != 50:
-        raise DataError(f"{path}: expected 50 tags, found {len(tags)}")
+    if len(tags) != N_TAGS:
+        raise DataError(f"{path}: expected {N_TAGS} tags, found {len(tags)}")
     return tags
 
 
@@ -130,10 +130,10 @@ def standard_label_matrix(part: str) -> tuple[list[str], np.ndarray]:
     names = [_camel_to_tag(t) for t in order_path.read_text().split() if t.strip()]
     tags = standard_tags()
     if sorted(names) != sorted(tags):
-        raise DataError(f"{order_path}: expected the 50 standard tags, found {names}")
+        raise DataError(f"{order_path}: expected the {N_TAGS} standard tags, found {names}")
     paths_ = standard_split_paths()[part]
-    if y.shape != (len(paths_), 50):
-        raise DataError(f"{path}: expected shape ({len(paths_)}, 50), found {y.shape}")
+    if y.shape != (len(paths_), N_TAGS):
+        raise DataError(f"{path}: expected shape ({len(paths_)}, {N_TAGS}), found {y.shape}")
     columns = [names.index(t) for t in tags]
     return paths_, y[:, columns].astype(np.uint8)
 
@@ -147,8 +147,8 @@ def top50_tag_counts() -> pd.DataFrame:
     path = _shipped("derived/top50_tag_counts.tsv")
     df = pd.read_csv(path, sep="\t", comment="#")
     expected = ["idx", "tag", "all_25860", "train_0b", "valid_c", "test_def"]
-    if list(df.columns) != expected or len(df) != 50:
-        raise DataError(f"{path}: expected 50 rows with columns {expected}")
+    if list(df.columns) != expected or len(df) != N_TAGS:
+        raise DataError(f"{path}: expected {N_TAGS} rows with columns {expected}")
     return df.drop(columns="idx").reset_index(drop=True)
 
 
@@ -177,6 +177,6 @@ def gt_labels(part: str) -> tuple[np.ndarray, np.ndarray]:
         ids.append(int(clip_id))
         rows.append([float(v) for v in values.strip("[] ").split(",")])
     labels = np.asarray(rows, dtype=np.float64)
-    if labels.ndim != 2 or labels.shape[1] != 50:
-        raise DataError(f"{path}: expected 'clip_id<TAB>[50 floats]' lines")
+    if labels.ndim != 2 or labels.shape[1] != N_TAGS:
+        raise DataError(f"{path}: expected 'clip_id<TAB>[{N_TAGS} floats]' lines")
     return np.asarray(ids, dtype=np.int64), labels.astype(np.uint8)

@@ -15,6 +15,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from mtlib.config import SPLITS
+from mtlib.constants import N_TAGS, PARTS
 from mtlib.data import metadata
 from mtlib.errors import DataError
 
@@ -28,8 +30,6 @@ KNOWN_ANNOTATION_BLOBS: dict[str, str] = {
     "9184db2ab17373995fd21a7f6f52d1e80de92501": "renesemela/masters-thesis-music-autotagging",
 }
 
-SPLITS: tuple[str, ...] = ("standard", "dieleman")
-PARTS: tuple[str, ...] = ("train", "valid", "test")
 _FOLDER_PART = {**{c: "train" for c in "0123456789ab"}, "c": "valid", "d": "test", "e": "test",
                 "f": "test"}
 
@@ -147,7 +147,7 @@ def tag_counts(annotations: pd.DataFrame) -> pd.Series:
     return annotations[list(metadata.TAGS188)].sum(axis=0).astype(np.int64)
 
 
-def top_tags(annotations: pd.DataFrame, n: int = 50) -> list[str]:
+def top_tags(annotations: pd.DataFrame, n: int = N_TAGS) -> list[str]:
     """The ``n`` most frequent tags, most frequent first; tags with no positives are ignored.
 
     Ties are broken by the published frequency order (keunwoochoi ``sorted_tags.cP``), which

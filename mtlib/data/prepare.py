@@ -31,10 +31,12 @@ import pandas as pd
 
 import mtlib
 from mtlib import paths
-from mtlib.data.cache import COMPLETE_MARKER, FORMAT_VERSION, INDEX_COLUMNS
+from mtlib.constants import N_TAGS
+from mtlib.data.cache import COMPLETE_MARKER, FORMAT_VERSION, INDEX_COLUMNS, INT16_SCALE
 from mtlib.data.mtat import folder_split, read_annotations, top_tags
 from mtlib.errors import DataError
 from mtlib.io import atomic_path, atomic_write_json, atomic_write_text
+from mtlib.progress import announce
 
 CLIP_SECONDS = 29.125  # Dieleman & Schrauwen: 10 subclips of 2.9125 s
 MIN_SECONDS = 25.0  # shortest decoded clip accepted at CLIP_SECONDS (scaled for other lengths)
@@ -106,7 +108,7 @@ def decode_clip(
         if file_hz != sample_rate:
             mono = _resampler(int(file_hz), int(sample_rate))(mono)
         # In place, in float32: round half to even, then saturate to the int16 range.
-        pcm = mono[:clip_samples].mul_(32768.0).round_().clamp_(-32768, 32767).to(torch.int16)
+        pcm = mono[:clip_samples].mul_(INT16_SCALE).round_().clamp_(-32768, 32767).to(torch.int16)
     out = np.zeros(clip_samples, dtype=np.int16)
     out[: len(pcm)] = pcm.numpy()
     return out
@@ -157,7 +159,7 @@ def prepare_mtat(
     root: str | Path,
     sample_rate: int,
     dataset: str | None = None,
-    n_tags: int = 50,
+    n_tags: int = N_TAGS,
     workers: int | None = None,
     progress: bool = True,
     *,
@@ -382,7 +384,8 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--root", required=True, type=Path, help="folder with annotations_final.csv")
     p.add_argument("--sample-rate", required=True, type=int, help="target rate in Hz, e.g. 12000")
     p.add_argument("--dataset", default=None, help="cache name (default: the root folder name)")
-    p.add_argument("--n-tags", type=int, default=50, help="top-N tags to keep (default 50)")
+    p.add_argument("--n-tags", type=int, default=N_TAGS,
+                   help=f"top-N tags to keep (default {N_TAGS})")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=_cli)
@@ -394,10 +397,10 @@ def _cli(args: argparse.Namespace) -> int:
                        workers=args.workers, progress=not args.no_progress)
     meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
     seconds = time.perf_counter() - start
-    print(f"{out}: {meta['n_ok']}/{meta['n_clips']} clips ok, {len(meta['tags'])} tags, "
-          f"{meta['clip_samples']} samples at {meta['sample_rate']} Hz ({seconds:.1f} s)")
+    announce(f"{out}: {meta['n_ok']}/{meta['n_clips']} clips ok, {len(meta['tags'])} tags, "
+             f"{meta['clip_samples']} samples at {meta['sample_rate']} Hz ({seconds:.1f} s)")
     if meta["n_ok"] < meta["n_clips"]:
-        print(f"skipped clips and reasons: {out / 'skipped.csv'}")
+        announce(f"skipped clips and reasons: {out / 'skipped.csv'}")
     return 0
 
 

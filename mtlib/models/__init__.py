@@ -13,9 +13,10 @@ from typing import Callable
 from torch import nn
 
 from mtlib.config import ConfigError, RunConfig
+from mtlib.constants import N_SUBCLIPS, SEGMENT_SAMPLES
 from mtlib.models.dieleman import DielemanCNN
 from mtlib.models.layers import count_parameters
-from mtlib.models.samplecnn import SEGMENT_SAMPLES, SampleCNN
+from mtlib.models.samplecnn import SampleCNN
 
 __all__ = [
     "DielemanCNN",
@@ -24,10 +25,7 @@ __all__ = [
     "count_parameters",
     "model_names",
     "register_model",
-    "N_SUBCLIPS",
 ]
-
-N_SUBCLIPS = 10  # a Dieleman clip is cut into 10 subclips of clip_samples // 10 samples
 
 Builder = Callable[[RunConfig, int, int], nn.Module]
 _REGISTRY: dict[str, Builder] = {}

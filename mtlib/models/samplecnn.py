@@ -19,9 +19,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mtlib.constants import SEGMENT_SAMPLES
 from mtlib.models.layers import flatten_units, make_norm
 
-SEGMENT_SAMPLES = 3**10  # 59,049
 BLOCK_CHANNELS = (128, 128, 256, 256, 256, 256, 256, 256, 512)
 
 

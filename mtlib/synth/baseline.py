@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mtlib.constants import MTAT_SAMPLE_RATE as SAMPLE_RATE
+from mtlib.constants import N_TAGS
 from mtlib.errors import DataError
 
-SAMPLE_RATE = 16_000
 N_FFT = 512
 HOP = 256
 N_MELS = 64
@@ -70,7 +71,7 @@ def _features_of(path: str) -> np.ndarray:
     return logmel_stats(audio.mean(axis=1))
 
 
-def corpus_features(root: str | Path, n_tags: int = 50, workers: int | None = None,
+def corpus_features(root: str | Path, n_tags: int = N_TAGS, workers: int | None = None,
                     progress: bool = True) -> dict:
     """Features and labels of every clip of the MTAT-format folder ``root``.
 

@@ -33,11 +33,12 @@ import pretty_midi
 import soundfile as sf
 from scipy import signal
 
+# The corpus is written in MTAT's own format; the short names are this module's API.
+from mtlib.constants import MTAT_CLIP_SAMPLES as CLIP_SAMPLES
+from mtlib.constants import MTAT_SAMPLE_RATE as SAMPLE_RATE
 from mtlib.errors import DataError
 from mtlib.io import atomic_path
 
-SAMPLE_RATE = 16_000  # Hz, MTAT's
-CLIP_SAMPLES = 465_984  # samples of a real MTAT clip (29.124 s at 16 kHz)
 RENDER_RATE = 16_000  # Hz; a multiple of SAMPLE_RATE (rendered, then decimated)
 MAX_VOICES = 64  # caps the cost of long release tails; our textures use far fewer
 DRUM_CHANNEL = 9  # GM channel 10

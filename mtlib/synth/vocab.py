@@ -48,7 +48,8 @@ def target_counts() -> dict[str, int]:
 
 def target_marginals() -> dict[str, float]:
     """Target fraction of clips annotated with each tag: MTAT count / 25,860."""
-    return {t: c / 25_860 for t, c in _target_table()}
+    with_audio = metadata.N_ANNOTATION_ROWS - len(metadata.EMPTY_MP3_CLIP_IDS)  # 25,860
+    return {t: c / with_audio for t, c in _target_table()}
 
 
 def label_vector(tags: set[str] | list[str] | tuple[str, ...]) -> np.ndarray:

@@ -1,0 +1,45 @@
+"""A section's outputs: written to ``results/`` when added, shown in order in the notebook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from mtlib import plots
+from mtlib.products import caption
+from mtlib.tables import save_table
+
+
+class Outputs:
+    """The figures and tables one notebook writes (slugs of :data:`mtlib.products.PRODUCTS`).
+
+    ``figure`` and ``table`` write at once (PNG + PDF, CSV + Markdown); :meth:`show` displays
+    them in the order they were added, each under its caption.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str, Any]] = []  # (kind, slug, figure or display table)
+
+    def figure(self, slug: str, fig) -> None:
+        plots.save_figure(fig, slug)
+        self.items.append(("figure", slug, fig))
+
+    def table(self, slug: str, data: pd.DataFrame, display: pd.DataFrame | None = None) -> None:
+        """``data``: the numeric table (CSV); ``display``: its formatted view (Markdown and
+        the notebook), default ``data``."""
+        save_table(data, slug, display)
+        self.items.append(("table", slug, data if display is None else display))
+
+    def show(self, *slugs: str) -> None:
+        """Display the outputs named by ``slugs`` (default: all), each under its caption."""
+        from IPython.display import Markdown, display
+
+        for kind, slug, obj in self.items:
+            if slugs and slug not in slugs:
+                continue
+            display(Markdown(f"**{caption(slug)}** (`{slug}`)"))
+            if kind == "figure":
+                plots.show(obj)
+            else:
+                display(obj.style.hide(axis="index") if isinstance(obj, pd.DataFrame) else obj)

@@ -1,0 +1,112 @@
+"""What each notebook writes: its figures, tables and artifact, with a caption each.
+
+The one list of the report's outputs. The writers refuse a slug that is not listed here
+(:func:`check_slug`), the report index and notebook 08 read their figures from it, and the
+tests check every notebook's outputs against it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SLUG = re.compile(r"^\d\d_[a-z0-9_]+$")
+
+
+@dataclass(frozen=True)
+class Products:
+    """The outputs of one notebook: ``{slug: caption}`` for figures and tables (each figure
+    as PNG and PDF, each table as CSV and Markdown), and the artifact slug it writes (or None).
+    """
+
+    figures: dict[str, str]
+    tables: dict[str, str]
+    artifact: str | None = None
+
+
+_SEARCH_STAGES = {
+    "input_norm": "input normalisation", "filters": "filters of the strided convolution",
+    "lr": "learning rate, coarse grid", "lr_fine": "learning rate, fine grid",
+    "momentum": "momentum",
+}
+
+PRODUCTS: dict[str, Products] = {
+    "01_tag_distribution": Products(
+        figures={"01_tag_distribution": "Figure 1: positives per tag in train, valid, test"},
+        tables={"01_tag_distribution": "Positives per tag and split"},
+    ),
+    "02_hyperparameter_search": Products(
+        figures={f"02_hyperparameter_search_{s}": f"Section V, stage {i}: {name}"
+                 for i, (s, name) in enumerate(_SEARCH_STAGES.items(), 1)},
+        tables={"02_hyperparameter_search": "Section V: the kept values beside the report's",
+                **{f"02_hyperparameter_search_{s}": f"Section V, stage {i}: {name}"
+                   for i, (s, name) in enumerate(_SEARCH_STAGES.items(), 1)}},
+        artifact="02_hyperparameter_search",
+    ),
+    "03_length_stride_table": Products(
+        figures={"03_length_stride_table": "Table I as a figure: test ROC-AUC per "
+                                           "(filter length, stride)"},
+        tables={"03_length_stride_table": "Table I: test ROC-AUC per (filter length, stride)"},
+        artifact="03_length_stride_table",
+    ),
+    "04_training_curves": Products(
+        figures={"04_training_curves": "Figure 3: train and validation ROC-AUC per epoch"},
+        tables={"04_training_curves": "Figure 3's curves: mean and std over trials"},
+        artifact="04_training_curves",
+    ),
+    "05_per_tag_analysis": Products(
+        figures={"05_per_tag_analysis": "Figure 4: test ROC-AUC per tag against training "
+                                        "clips"},
+        tables={"05_per_tag_analysis": "Figure 4's values per tag",
+                "05_per_tag_analysis_clips": "The best and worst test clips"},
+        artifact="05_per_tag_analysis",
+    ),
+    "06_normalisation_dropout": Products(
+        figures={"06_normalisation_dropout": "Table II as a figure"},
+        tables={"06_normalisation_dropout": "Table II: normalisation, dropout, longer "
+                                            "training"},
+        artifact="06_normalisation_dropout",
+    ),
+    "07_samplecnn": Products(
+        figures={"07_samplecnn": "Section VIII-B: validation ROC-AUC per SampleCNN step",
+                 "07_samplecnn_per_tag": "SampleCNN against the shallow CNN, per tag"},
+        tables={"07_samplecnn": "Section VIII-B: SampleCNN steps",
+                "07_samplecnn_per_tag": "Per-tag test ROC-AUC of both models"},
+        artifact="07_samplecnn",
+    ),
+    "08_summary": Products(
+        figures={},
+        tables={"08_summary": "Every published number beside ours",
+                "08_summary_trends": "The report's comparisons, checked here"},
+    ),
+}
+
+# Notebook 08 shows these figures again, in this order.
+KEY_FIGURES = ("01_tag_distribution", "03_length_stride_table", "04_training_curves",
+               "05_per_tag_analysis", "06_normalisation_dropout", "07_samplecnn_per_tag")
+
+# Notebooks whose artifact holds ``findings``: measured values under published keys.
+WITH_FINDINGS = tuple(nb for nb, p in PRODUCTS.items() if p.artifact)
+
+
+def notebook_of(slug: str) -> str:
+    """The notebook that writes output ``slug`` (a figure or table)."""
+    for notebook, p in PRODUCTS.items():
+        if slug in p.figures or slug in p.tables:
+            return notebook
+    raise KeyError(slug)
+
+
+def caption(slug: str) -> str:
+    p = PRODUCTS[notebook_of(slug)]
+    return p.figures.get(slug) or p.tables[slug]
+
+
+def check_slug(slug: str, kind: str) -> None:
+    """ValueError unless ``slug`` is a registered ``kind`` ("figure" or "table")."""
+    if not SLUG.match(slug):
+        raise ValueError(f"bad output slug {slug!r}: expected 'NN_lowercase_words' (e.g. 03_table)")
+    registered = {s for p in PRODUCTS.values() for s in (p.figures if kind == "figure"
+                                                            else p.tables)}
+    if slug not in registered:
+        raise ValueError(f"{kind} {slug!r} is not listed in mtlib.products.PRODUCTS")

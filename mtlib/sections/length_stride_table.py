@@ -1,0 +1,183 @@
+"""Notebook 03, Table I: the shallow CNN with the chosen settings over (filter length, stride)
+pairs, and the best pair that notebooks 04-06 reuse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mtlib import plots
+from mtlib.artifacts import read_artifact, write_artifact
+from mtlib.config import RunConfig
+from mtlib.executors import Executor, run_grid
+from mtlib.outputs import Outputs
+from mtlib.profiles import Profile
+from mtlib.published import BY_KEY, PUBLISHED
+from mtlib.rundir import RunResult
+from mtlib.runs import RunStore
+from mtlib.sections.grids import aggregate, best_index, best_run, measurement, runs_frame, trials
+from mtlib.tables import mean_std
+
+SLUG = "03_length_stride_table"
+
+# The (length, stride) pairs of Dieleman & Schrauwen's spectrogram column in Table I.
+LOGMEL_PAIRS: tuple[tuple[int, int], ...] = ((1024, 1024), (256, 256))
+
+
+@dataclass
+class Table1:
+    """``table``: one row per (frontend, length, stride) in grid order with val/test ROC-AUC
+    and PR-AUC mean/std, trials, run_ids, and the published test ROC-AUC (0-1) of the report
+    and of Dieleman & Schrauwen where they give one."""
+
+    table: pd.DataFrame
+    results: list[RunResult] = field(repr=False, default_factory=list)
+
+    @property
+    def raw(self) -> pd.DataFrame:
+        return self.table[self.table["frontend"] == "raw"].reset_index(drop=True)
+
+    @property
+    def logmel(self) -> pd.DataFrame:
+        return self.table[self.table["frontend"] == "logmel"].reset_index(drop=True)
+
+    @property
+    def best(self) -> pd.Series:
+        """The raw pair with the best validation ROC-AUC (what later notebooks use)."""
+        return self.raw.iloc[best_index(self.raw)]
+
+    @property
+    def best_on_test(self) -> pd.Series:
+        return self.raw.iloc[best_index(self.raw, "test_roc_auc_mean")]
+
+    @property
+    def spread(self) -> float:
+        """Range of the raw pairs' mean test ROC-AUC."""
+        return float(self.raw["test_roc_auc_mean"].max() - self.raw["test_roc_auc_mean"].min())
+
+    @property
+    def report_spread(self) -> float:
+        values = [p.value / 100 for p in PUBLISHED if p.key.startswith("table1.raw.")]
+        return max(values) - min(values)
+
+    def logmel_vs_raw(self) -> list[dict[str, Any]]:
+        """Per log-mel pair: length, stride, its test ROC-AUC and the raw pair's."""
+        raw = self.raw.set_index(["length", "stride"])["test_roc_auc_mean"]
+        return [{"length": r.length, "stride": r.stride, "logmel": r.test_roc_auc_mean,
+                 "raw": float(raw[(r.length, r.stride)])} for r in self.logmel.itertuples()]
+
+
+def shallow_config(profile: Profile, chosen: dict[str, Any], **changes: Any) -> RunConfig:
+    """The Dieleman CNN with the chosen settings and the profile's training budget."""
+    cfg = RunConfig(
+        dataset=profile.data_name, sample_rate=profile.shallow_sample_rate,
+        split=profile.data_split, require_tag=profile.data_require_tag, model="dieleman",
+        batch_clips=profile.shallow_batch_clips, epochs=profile.shallow_epochs,
+        max_train_clips=profile.shallow_max_train_clips, **chosen,
+    )
+    return cfg.replace(**changes)
+
+
+def logmel_pairs(profile: Profile) -> list[tuple[int, int]]:
+    return [p for p in LOGMEL_PAIRS if p in profile.table1_pairs] if profile.table1_logmel else []
+
+
+def configs(profile: Profile, chosen: dict[str, Any]) -> list[RunConfig]:
+    """Every (length, stride) pair x trials on raw audio; then the log-mel front end for the
+    pairs of Dieleman's spectrogram column (when ``table1_logmel``)."""
+    out = []
+    for length, stride in profile.table1_pairs:
+        out += trials(shallow_config(profile, chosen, length=length, stride=stride),
+                      profile.shallow_trials)
+    for length, stride in logmel_pairs(profile):
+        out += trials(shallow_config(profile, chosen, length=length, stride=stride,
+                                     frontend="logmel"), profile.shallow_trials)
+    return out
+
+
+def _published(key: str) -> float:
+    if key not in BY_KEY:
+        return np.nan
+    p = BY_KEY[key]
+    return p.value / 100 if p.unit == "%" else p.value
+
+
+def run(profile: Profile, chosen: dict[str, Any], executor: str | Executor = "local") -> Table1:
+    """Train (or reuse) Table I's grid with the search's chosen settings."""
+    results = run_grid(configs(profile, chosen), executor=executor, label="Table I")
+    table = aggregate(runs_frame(results), ["frontend", "length", "stride"])
+    pair = [f"{r.length}-{r.stride}" for r in table.itertuples()]
+    raw = table["frontend"] == "raw"
+    table["report_test_roc_auc"] = [_published(f"table1.raw.{p}") if r else np.nan
+                                    for p, r in zip(pair, raw, strict=True)]
+    table["dieleman_test_roc_auc"] = [
+        _published(f"dieleman.{f}.{p}") for f, p in zip(table["frontend"], pair, strict=True)]
+    return Table1(table, results)
+
+
+def display(t1: Table1) -> pd.DataFrame:
+    """Table I as the report prints it (test ROC-AUC in %), ours beside the published."""
+    logmel = {(r.length, r.stride): r for r in t1.logmel.itertuples()}
+
+    def published(key: str) -> str:
+        return BY_KEY[key].shown() if key in BY_KEY else ""
+
+    rows = []
+    for r in t1.raw.itertuples():
+        pair = f"{r.length}-{r.stride}"
+        lm = logmel.get((r.length, r.stride))
+        rows.append({
+            "length": r.length, "stride": r.stride,
+            "ROC-AUC % (ours)": mean_std(r.test_roc_auc_mean, r.test_roc_auc_std, 2, True),
+            "PR-AUC (ours)": mean_std(r.test_pr_auc_mean, r.test_pr_auc_std, 3),
+            "ROC-AUC % (report)": published(f"table1.raw.{pair}"),
+            "raw (Dieleman)": published(f"dieleman.raw.{pair}"),
+            "log-mel (ours)": "" if lm is None else mean_std(lm.test_roc_auc_mean,
+                                                            lm.test_roc_auc_std, 3),
+            "spectrogram (Dieleman)": published(f"dieleman.logmel.{pair}"),
+            "trials": r.trials,
+        })
+    return pd.DataFrame(rows)
+
+
+def findings(t1: Table1) -> dict[str, dict]:
+    out = {}
+    for r in t1.table.itertuples():
+        m = measurement(r.test_roc_auc_mean, r.test_roc_auc_std, r.trials)
+        if r.frontend == "raw":
+            out[f"table1.raw.{r.length}-{r.stride}"] = m
+            if r.length == r.stride:
+                out[f"dieleman.raw.{r.length}-{r.stride}"] = m
+        else:
+            out[f"dieleman.logmel.{r.length}-{r.stride}"] = m
+    return out
+
+
+def save(profile: Profile, t1: Table1) -> Outputs:
+    """The table, its figure, and the artifact: the best raw pair (by validation) and its
+    runs."""
+    out = Outputs()
+    out.table(SLUG, t1.table, display(t1))
+    out.figure(SLUG, plots.table1_figure(t1.table))
+    best = t1.best
+    write_artifact(SLUG, profile.name, {
+        "best_pair": [int(best["length"]), int(best["stride"])],
+        "best_run_ids": best["run_ids"].split(),
+        "findings": findings(t1),
+    })
+    return out
+
+
+def best_pair_runs(profile: Profile) -> tuple[tuple[int, int], list[RunResult]]:
+    """The best Table I pair (by validation) and its trials, read from the run store."""
+    art = read_artifact(SLUG, profile.name)
+    runs = RunStore().require(art["best_run_ids"], f"notebook {SLUG}")
+    return (int(art["best_pair"][0]), int(art["best_pair"][1])), runs
+
+
+def best_run_id(profile: Profile) -> str:
+    """The best trial (by validation) of the best Table I pair."""
+    return best_run(best_pair_runs(profile)[1]).run_id

@@ -1,6 +1,6 @@
 """``mtlib report``: build the whole reproducibility report for one profile.
 
-1. Ensure the profile's dataset (:func:`mtlib.pipeline.ensure_dataset`).
+1. Ensure the profile's dataset (:func:`mtlib.profile_data.ensure_dataset`).
 2. Execute ``notebooks/NN_*.ipynb`` in order with papermill (kernel ``python3``) into
    ``results/executed/NN_slug.ipynb``. Each notebook gets the profile name (``profile``)
    and those flattened profile values that its ``parameters`` cell declares. Its progress
@@ -284,7 +284,7 @@ def run_report(
     timings = _load_timings(profile.name)
     result = ReportResult(profile.name)
 
-    from mtlib.pipeline import ensure_dataset
+    from mtlib.profile_data import ensure_dataset
 
     start = time.perf_counter()
     ensure_dataset(profile, progress=progress)

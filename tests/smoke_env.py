@@ -20,7 +20,7 @@ def session_dirs(base: Path):
 
 def smoke_dataset(base: Path) -> str:
     """Generate and prepare the smoke profile's stand-in corpus (once); return its name."""
-    from mtlib.pipeline import ensure_dataset
+    from mtlib.profile_data import ensure_dataset
     from mtlib.profiles import load_profile
 
     with session_dirs(base):

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from mtlib import cli, paths, pipeline, report
+from mtlib import cli, paths, profile_data, report
 from mtlib.errors import MtlibError
 from mtlib.profiles import load_profile
 
@@ -46,7 +46,7 @@ def fake_notebooks(tmp_path, monkeypatch):
     # A results tree of its own: the session's tree holds the smoke report's notebooks.
     monkeypatch.setenv("MTLIB_RESULTS_DIR", str(tmp_path / "results"))
     # The runner's dataset step is tested with the notebooks; here it must cost nothing.
-    monkeypatch.setattr(pipeline, "ensure_dataset", lambda profile, progress=True: "none")
+    monkeypatch.setattr(profile_data, "ensure_dataset", lambda profile, progress=True: "none")
     return folder
 
 

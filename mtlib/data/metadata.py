@@ -110,6 +110,31 @@ def standard_split_paths() -> dict[str, list[str]]:
     return {part: list(p) for part, p in _standard_split_paths().items()}
 
 
+@functools.lru_cache(maxsize=None)
+def _standard_split_clips() -> dict[str, tuple[tuple[int, str], ...]]:
+    index = mtt_index()
+    clip_id = dict(zip(index["mp3_path"], index["clip_id"].astype(int), strict=True))
+    out = {}
+    for part, paths_ in _standard_split_paths().items():
+        unknown = [p for p in paths_ if p not in clip_id]
+        if unknown:
+            raise DataError(
+                f"MTAT_split/{part}_list_pub.cP: {len(unknown)} paths are not in "
+                f"musicnn-training/index_mtt.tsv (first: {unknown[0]!r})"
+            )
+        out[part] = tuple((int(clip_id[p]), p) for p in paths_)
+    return out
+
+
+def standard_split_clips() -> dict[str, list[tuple[int, str]]]:
+    """The standard split as ``(clip_id, mp3_path)`` pairs, in the published list order.
+
+    Same entries as :func:`standard_split_paths`; each clip_id is the one
+    ``index_mtt.tsv`` (= the real annotations_final.csv) gives that mp3 path.
+    """
+    return {part: list(c) for part, c in _standard_split_clips().items()}
+
+
 def _camel_to_tag(name: str) -> str:
     # top50_tags.txt writes "noVocals", "femaleVoice"; the annotations write "no vocals".
     return re.sub(r"([A-Z])", r" \1", name).lower()

@@ -41,11 +41,6 @@ def _target_table() -> tuple[tuple[str, int], ...]:
     return tuple((t, int(counts[t])) for t in VOCABULARY)
 
 
-def target_counts() -> dict[str, int]:
-    """Real MTAT positive counts (all 25,860 clips with audio) of the vocabulary tags."""
-    return dict(_target_table())
-
-
 def target_marginals() -> dict[str, float]:
     """Target fraction of clips annotated with each tag: MTAT count / 25,860."""
     with_audio = metadata.N_ANNOTATION_ROWS - len(metadata.EMPTY_MP3_CLIP_IDS)  # 25,860

@@ -151,7 +151,7 @@ def loading_rate(case: dict, device: torch.device, budget_s: float) -> tuple[flo
         if case["config"].model == "dieleman":
             view = SubclipDataset(src, labels, np.arange(n_clips), norm)
         else:
-            view = SegmentDataset(src, labels, np.arange(n_clips), norm, train=True)
+            view = SegmentDataset(src, labels, np.arange(n_clips), norm, crop=True)
         rng = np.random.default_rng(1)
         median, best = _timed(
             lambda: view.batch(rng.choice(n_clips, case["batch"], replace=False), epoch=1),

@@ -43,6 +43,8 @@ InputNormScope = Literal["clip", "dataset"]
 LayerNorm = Literal["none", "batch", "layer", "group"]
 Frontend = Literal["raw", "logmel"]
 Split = Literal["standard", "dieleman"]
+Loss = Literal["unit", "clip"]
+TrainSegments = Literal["crop", "all"]
 ExecutorName = Literal["local", "ray"]  # where trial grids run, see mtlib.executors.run_grid
 
 MODELS: tuple[str, ...] = get_args(ModelName)
@@ -51,6 +53,7 @@ INPUT_NORM_SCOPES: tuple[str, ...] = get_args(InputNormScope)
 LAYER_NORMS: tuple[str, ...] = get_args(LayerNorm)
 FRONTENDS: tuple[str, ...] = get_args(Frontend)
 SPLITS: tuple[str, ...] = get_args(Split)
+LOSSES: tuple[str, ...] = get_args(Loss)
 EXECUTORS: tuple[str, ...] = get_args(ExecutorName)
 
 # What norm=None / dropout=None mean for each model.
@@ -171,13 +174,24 @@ class RunConfig(FrozenModel):
     # without it the un-normalised shallow CNN spends its first epochs learning the tag
     # frequencies through the biases and stalls at that solution (see the README).
     output_prior: bool = True
-    # --- optimiser --------------------------------------------------------------------
+    # SampleCNN: the segments a clip is cut into. 0: its non-overlapping 59,049-sample
+    # segments (Lee et al.); N >= 2: N evenly spaced, overlapping segments (the report's ten
+    # subclips per clip at 12 kHz, Sec. VIII-B).
+    segments: int = Field(0, ge=0)
+    # SampleCNN training: every segment of every clip each epoch ("all"), or one random crop
+    # per clip per epoch ("crop").
+    train_segments: TrainSegments = "all"
+    # --- loss and optimiser -----------------------------------------------------------
+    # "clip": BCE of the clip prediction, the mean of its subclips' (segments') sigmoid
+    # outputs (the report, Sec. IV); "unit": BCE of every subclip's own output.
+    loss: Loss = "clip"
     lr: Real = Field(0.01, gt=0)
     momentum: Real = Field(0.9, ge=0, lt=1)
     nesterov: bool = False
     batch_clips: int = Field(10, ge=1)  # clips per step (10 clips = 100 Dieleman subclips)
     epochs: int = Field(30, ge=1)
-    plateau: bool = False  # ReduceLROnPlateau: lr /= 5 after 3 epochs without val improvement
+    plateau: bool = False  # ReduceLROnPlateau on validation ROC-AUC: lr /= 5 ...
+    plateau_epochs: int = Field(3, ge=1)  # ... once this many epochs brought no improvement
     amp: bool = False  # bf16 autocast on CUDA; ignored on CPU
     seed: int = 0
     # Restrict to these tags (empty = all in cache).
@@ -189,6 +203,8 @@ class RunConfig(FrozenModel):
         if self.model != "dieleman" and self.frontend != "raw":
             raise Invalid("frontend", self.frontend, f"'raw' for model {self.model!r} (frontend "
                           f"{self.frontend!r} exists only for model 'dieleman')")
+        if self.segments == 1:
+            raise Invalid("segments", self.segments, "0 (non-overlapping segments) or >= 2")
         if self.nesterov and self.momentum == 0:
             raise Invalid("nesterov", self.nesterov, "False with momentum 0 (Nesterov momentum "
                           "needs momentum > 0)")

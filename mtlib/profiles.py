@@ -26,19 +26,23 @@ from mtlib.config import (
     FrozenModel,
     InputNorm,
     Invalid,
+    LayerNorm,
+    Loss,
     Real,
     Split,
+    TrainSegments,
     distinct,
     plain,
 )
 from mtlib.errors import MtlibError
 
 Source = Literal["standin", "mtat"]
+SearchStart = Literal["random", "fixed"]
 SOURCES: tuple[str, ...] = get_args(Source)
 # Overrides the data root of a profile whose data.source is "mtat".
 MTAT_ROOT_ENV = "MTLIB_MTAT_ROOT"
 # Top-level keys that belong to no section.
-TOP_LEVEL = ("description", "executor")
+TOP_LEVEL = ("description", "executor", "deviations")
 SECTIONS = ("data", "shallow", "search", "table1", "table2", "samplecnn")
 
 
@@ -72,6 +76,9 @@ class Profile(FrozenModel):
     name: str  # file stem in configs/: smoke | quick | full
     description: str
     executor: ExecutorName  # where trial grids run, see mtlib.executors.run_grid
+    # Why this profile departs from the report, per setting of mtlib.ledger.SETTINGS:
+    # {ledger key: reason}. A departure without a reason here fails the tests.
+    deviations: dict[str, str] = Field(default_factory=dict)
     # --- data ---------------------------------------------------------------------
     data_source: Source  # "standin" (generated corpus) or "mtat" (real audio at data_root)
     # dataset name: RunConfig.dataset and the prepared-cache folder
@@ -79,6 +86,8 @@ class Profile(FrozenModel):
     data_clips: int | None  # stand-in clip count (None for mtat)
     data_seed: int  # stand-in generator seed
     data_root: str | None  # mtat: the folder holding annotations_final.csv and 0..f
+    # stand-in: clips take real MTAT clip ids and mp3 paths, so the standard split works
+    data_mtat_ids: bool
     data_split: Split  # "dieleman" (folders 0-b/c/d-f) or "standard" (Lee/Won lists)
     data_require_tag: bool  # keep only clips with at least one positive tag
     # --- the shallow (Dieleman) CNN: Table I, Figures 3-4, Table II ----------------
@@ -88,10 +97,19 @@ class Profile(FrozenModel):
     shallow_trials: int = Field(ge=1)  # seeds per configuration; report: 5
     shallow_max_train_clips: int | None = Field(ge=1)  # train subset (None = whole train split)
     shallow_batch_clips: int = Field(ge=1)  # clips per SGD step
+    shallow_loss: Loss  # clip: BCE of the mean subclip prediction (the report); unit
+    shallow_output_prior: bool  # output biases start at the tags' log-odds (our addition)
     # --- Section V: coordinate-wise hyper-parameter search ------------------------
     search_epochs: int = Field(ge=1)
     search_trials: int = Field(ge=1)
     search_max_train_clips: int | None = Field(ge=1)
+    # random: the starting values are drawn from each stage's grid (the report); fixed:
+    # SEARCH_START of mtlib.sections.hyperparameter_search
+    search_start: SearchStart
+    search_seed: int  # draws the random starting values
+    # the filter count kept after the filter stage (the report: 32, whatever scores best);
+    # None keeps the best on validation
+    search_keep_filters: int | None = Field(ge=1)
     search_input_norms: Grid[InputNorm] = _grid(f"values in {', '.join(INPUT_NORMS)}")
     search_filters: Grid[Count] = _grid("filter counts >= 1")
     search_lrs: Grid[Annotated[Real, Field(gt=0)]] = _grid("learning rates > 0")  # coarse grid
@@ -103,6 +121,8 @@ class Profile(FrozenModel):
     table1_pairs: Grid[Annotated[tuple[int, int], AfterValidator(_length_ge_stride)]] = _grid(
         "[length, stride] with length >= stride >= 1")
     table1_logmel: bool  # also train the log-mel front end (Dieleman's spectrogram column)
+    # also train the report's best pair with the output prior switched (its effect)
+    table1_prior_arm: bool
     # --- Table II -----------------------------------------------------------------
     table2_group_counts: Grid[Count] = _grid("group counts >= 1")  # group norm group counts
     # dropout grid (the report keeps p = 0.2)
@@ -115,15 +135,23 @@ class Profile(FrozenModel):
     samplecnn_max_train_clips: int | None = Field(ge=1)
     samplecnn_batch_clips: int = Field(ge=1)
     samplecnn_momenta: Grid[Momentum] = _grid("momenta in [0, 1)")
+    samplecnn_norms: Grid[LayerNorm] = _grid("normalisations: none, batch, layer, group")
+    # segments per clip: 0 = non-overlapping 59,049-sample segments, N = N evenly spaced
+    samplecnn_segments: int = Field(ge=0)
+    samplecnn_train_segments: TrainSegments  # all: every segment each epoch; crop: one
+    samplecnn_loss: Loss
+    samplecnn_output_prior: bool
+    # also train Lee et al.'s own recipe as a reference arm (16 kHz, batch 23, segments)
+    samplecnn_lee_reference: bool
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Profile:
         if self.data_source == "standin":
             if self.data_clips is None or self.data_clips < 16:
                 raise Invalid("data_clips", self.data_clips, "at least 16 stand-in clips")
-            if self.data_split != "dieleman":
+            if self.data_split == "standard" and not self.data_mtat_ids:
                 raise Invalid("data_split", self.data_split, "dieleman for a stand-in corpus "
-                              "(the standard lists name real MTAT files)")
+                              "without data.mtat_ids (the standard lists name real MTAT files)")
         for section in ("shallow", "samplecnn"):
             epochs = getattr(self, f"{section}_epochs")
             long_epochs = getattr(self, f"{section}_long_epochs")

@@ -136,7 +136,7 @@ def tag_file(audio_file: str | Path, run_id: str | None = None) -> dict:
     if config.model == "dieleman":
         view = SubclipDataset(source, labels, rows, norm)
     else:
-        view = SegmentDataset(source, labels, rows, norm, train=False)
+        view = SegmentDataset(source, labels, rows, norm, segments=config.segments)
     probs = predict(model, view, torch.device("cpu")).mean(0)
     order = np.argsort(-probs, kind="stable")
     return {"run_id": result.run_id, "config": config, "seconds": seconds,

@@ -60,7 +60,7 @@ def test_clip_scope_minmax_and_standardise(cache):
     mm = SubclipDataset(src, cache.labels, rows, InputNorm("minmax", "clip")).batch(np.arange(5))[0]
     flat = mm.reshape(5, -1)
     np.testing.assert_allclose(flat.max(1).values.numpy(), 1.0, atol=1e-6)
-    np.testing.assert_allclose(flat.min(1).values.numpy(), -1.0, atol=1e-6)
+    np.testing.assert_allclose(flat.min(1).values.numpy(), 0.0, atol=1e-6)  # the report: [0, 1]
     st = SubclipDataset(src, cache.labels, rows, InputNorm("standardise", "clip"))
     flat = st.batch(np.arange(5))[0].reshape(5, -1).double()
     np.testing.assert_allclose(flat.mean(1).numpy(), 0.0, atol=1e-5)
@@ -88,8 +88,8 @@ def test_dataset_scope_uses_train_statistics(cache):
     expected = (_float(cache, valid[1]) - data.mean()) / data.std()
     np.testing.assert_allclose(x[1].reshape(-1).numpy(), expected, atol=1e-5)
     mm = InputNorm.fit("minmax", "dataset", src, train)
-    assert mm.shift == pytest.approx((data.max() + data.min()) / 2)
-    assert mm.scale == pytest.approx((data.max() - data.min()) / 2)
+    assert mm.shift == pytest.approx(data.min())
+    assert mm.scale == pytest.approx(data.max() - data.min())
 
 
 def test_segment_crops_are_seeded_by_seed_epoch_row(seg_cache):
@@ -97,7 +97,7 @@ def test_segment_crops_are_seeded_by_seed_epoch_row(seg_cache):
     src = AudioSource(seg_cache.audio)
 
     def view(seed):
-        return SegmentDataset(src, seg_cache.labels, rows, train=True, seed=seed)
+        return SegmentDataset(src, seg_cache.labels, rows, crop=True, seed=seed)
 
     a = view(0).batch(np.array([0, 1, 2]), epoch=1)[0]
     assert a.shape == (3, 1, 1, SEG)
@@ -114,12 +114,24 @@ def test_segment_crops_are_seeded_by_seed_epoch_row(seg_cache):
 
 def test_segment_evaluation_uses_all_whole_segments(seg_cache):
     rows = seg_cache.split_rows("dieleman", "test")
-    view = SegmentDataset(AudioSource(seg_cache.audio), seg_cache.labels, rows, train=False)
+    view = SegmentDataset(AudioSource(seg_cache.audio), seg_cache.labels, rows)
     x, _ = view.batch(np.array([0]))
     assert x.shape == (1, 2, 1, SEG)  # (2 * 59049 + 500) // 59049 = 2; the 500-sample tail unused
     np.testing.assert_allclose(x[0, 1, 0].numpy(), _float(seg_cache, rows[0])[SEG : 2 * SEG])
     with pytest.raises(ConfigError, match="shorter than"):
         SegmentDataset(AudioSource(np.zeros((2, 1000), np.int16)), np.zeros((2, 1)), [0])
+
+
+def test_evenly_spaced_segments_cover_the_clip(seg_cache):
+    # The report's reading: ten subclips per clip, each a whole SampleCNN segment.
+    rows = seg_cache.split_rows("dieleman", "test")
+    view = SegmentDataset(AudioSource(seg_cache.audio), seg_cache.labels, rows, segments=10)
+    x, _ = view.batch(np.array([0]))
+    assert x.shape == (1, 10, 1, SEG) and view.offsets[0] == 0
+    assert view.offsets[-1] == seg_cache.clip_samples - SEG
+    clip = _float(seg_cache, rows[0])
+    np.testing.assert_allclose(x[0, 9, 0].numpy(), clip[-SEG:])
+    assert np.all(np.diff(view.offsets) > 0)
 
 
 def test_build_views_subsets_and_tags(cache):
@@ -173,7 +185,8 @@ def test_views_on_a_prepared_mtat_fixture(tmp_path, monkeypatch):
     x, y = views.train.batch(np.arange(2))
     assert x.shape == (2, 10, 1, 3600) and y.shape == (2, 50)
     flat = x.reshape(2, -1)
-    np.testing.assert_allclose(flat.abs().max(1).values.numpy(), 1.0, atol=1e-6)  # minmax/clip
+    np.testing.assert_allclose(flat.max(1).values.numpy(), 1.0, atol=1e-6)  # minmax/clip
+    np.testing.assert_allclose(flat.min(1).values.numpy(), 0.0, atol=1e-6)
 
 
 def test_device_resident_source_matches_memmap_source(seg_cache):
@@ -187,8 +200,8 @@ def test_device_resident_source_matches_memmap_source(seg_cache):
     assert torch.equal(mapped.crops(pick, offsets, SEG), resident.crops(pick, offsets, SEG))
     np.testing.assert_array_equal(mapped.clip_sums(pick), resident.clip_sums(pick))
     norm = InputNorm("standardise", "clip")
-    a = SegmentDataset(mapped, seg_cache.labels, rows, norm, train=True, seed=2)
-    b = SegmentDataset(resident, seg_cache.labels, rows, norm, train=True, seed=2)
+    a = SegmentDataset(mapped, seg_cache.labels, rows, norm, crop=True, seed=2)
+    b = SegmentDataset(resident, seg_cache.labels, rows, norm, crop=True, seed=2)
     assert torch.equal(a.batch(np.arange(4), epoch=3)[0], b.batch(np.arange(4), epoch=3)[0])
     with pytest.raises(IndexError, match="not loaded"):
         resident.clips(seg_cache.split_rows("dieleman", "test")[:1])

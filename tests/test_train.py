@@ -123,3 +123,32 @@ def test_fit_on_the_prepared_mtat_fixture(tmp_path, monkeypatch):
     assert result.metrics["n_clips"] == {"train": 24, "valid": 2, "test": 6, "train_eval": 8}
     assert 0.0 <= result.metrics["test_roc_auc"] <= 1.0
     assert result.metrics["excluded_tags"]  # 6 test clips cannot cover all 50 tags
+
+
+def test_clip_loss_is_the_bce_of_the_mean_subclip_probability():
+    import torch
+
+    from mtlib.train import clip_loss, unit_loss
+
+    torch.manual_seed(0)
+    logits = torch.randn(3, 10, 5) * 4
+    targets = (torch.rand(3, 5) > 0.5).float()
+    p = torch.sigmoid(logits).mean(1)
+    expected = torch.nn.functional.binary_cross_entropy(p, targets)
+    assert clip_loss(logits, targets).item() == pytest.approx(expected.item(), rel=1e-5)
+    # Saturated units keep a finite loss and gradient (no log(0)).
+    big = torch.full((1, 10, 1), 200.0, requires_grad=True)
+    loss = clip_loss(big, torch.zeros(1, 1))
+    loss.backward()
+    assert np.isfinite(loss.item()) and torch.isfinite(big.grad).all()
+    # One unit per clip: both losses agree.
+    one = logits[:, :1]
+    assert clip_loss(one, targets).item() == pytest.approx(unit_loss(one, targets).item(),
+                                                           rel=1e-5)
+
+
+def test_both_losses_learn(learnable):
+    unit = fit(BASE.replace(loss="unit", epochs=4), progress=False)
+    clip = fit(BASE.replace(loss="clip", epochs=4), progress=False)
+    assert unit.metrics["val_roc_auc"] > 0.7 and clip.metrics["val_roc_auc"] > 0.7
+    assert not _same_history(unit.history, clip.history)

@@ -110,6 +110,15 @@ class ClipCache:
         ``split``: ``"dieleman"`` (folders 0-b/c/d-f) or ``"standard"`` (shipped Lee et al.
         lists; DataError on a dataset whose paths are not in them). ``require_tag`` keeps only
         clips with at least one positive tag among :attr:`tags`.
+
+        The standard split is resolved by mp3 path (:func:`mtlib.data.mtat.split_mask`): a
+        row belongs to ``part`` when its ``mp3_path`` is in the shipped ``part`` list. Listed
+        clips the cache does not hold are simply absent, so a subset of MTAT (e.g. a stand-in
+        corpus written with ``synth_mtat(..., mtat_ids=True)``, a few dozen of the 21,105
+        listed clips) gets exactly its own listed rows; rows in no list (on real MTAT: clips
+        without a top-50 tag, and 3 short train clips) are in no part. Only a cache with no
+        listed path at all is refused. A part can therefore come back empty on a subset;
+        callers that need every part check that themselves.
         """
         mask = split_mask(
             self.index["mp3_path"].tolist(),

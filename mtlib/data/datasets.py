@@ -154,6 +154,8 @@ class AudioSource:
 
 
 # --- normalisation ----------------------------------------------------------------------
+MINMAX_RANGE = (0.0, 1.0)  # where min-max scaling maps a clip (the report, Sec. V)
+
 def _affine_from_sums(kind: str, sums: np.ndarray, n_samples: np.ndarray) -> np.ndarray:
     """(shift, scale) in float units per row of ``sums`` (see :meth:`AudioSource.clip_sums`)."""
     sums = np.atleast_2d(sums).astype(np.float64)
@@ -164,8 +166,10 @@ def _affine_from_sums(kind: str, sums: np.ndarray, n_samples: np.ndarray) -> np.
         mean = sums[:, 0] / n
         var = np.maximum(sums[:, 1] / n - mean**2, 0.0)
         shift, scale = mean, np.sqrt(var)
-    elif kind == "minmax":
-        shift, scale = (sums[:, 3] + sums[:, 2]) / 2.0, (sums[:, 3] - sums[:, 2]) / 2.0
+    elif kind == "minmax":  # (x - shift) / scale maps [min, max] onto MINMAX_RANGE
+        lo, hi = MINMAX_RANGE
+        scale = (sums[:, 3] - sums[:, 2]) / (hi - lo)
+        shift = sums[:, 2] - lo * scale
     else:
         raise ConfigError(f"unknown input_norm {kind!r}; valid: {', '.join(INPUT_NORMS)}")
     scale = np.where(scale > 0, scale, INT16_SCALE)  # silent: (x - shift) / 1.0 in float units
@@ -296,9 +300,11 @@ class SubclipDataset(_ClipView):
 class SegmentDataset(_ClipView):
     """SampleCNN view: 59,049-sample segments.
 
-    ``train=True``: :meth:`batch` gives one crop per clip, ``x [B, 1, 1, 59049]``, offset from
-    ``default_rng([seed, epoch, row])``. ``train=False``: all non-overlapping segments,
-    ``x [B, clip_samples // 59049, 1, 59049]``. ``y`` is ``[B, n_tags]``.
+    ``segments=0``: a clip's non-overlapping segments (``clip_samples // 59049`` of them);
+    ``segments=N``: N evenly spaced, overlapping segments from the clip's start to its end.
+    :meth:`batch` gives ``x [B, units, 1, 59049]`` and ``y [B, n_tags]``. A training view with
+    ``crop=True`` gives instead one random crop per clip, ``x [B, 1, 1, 59049]``, its offset
+    from ``default_rng([seed, epoch, row])``.
     """
 
     def __init__(
@@ -307,8 +313,9 @@ class SegmentDataset(_ClipView):
         labels,
         rows,
         norm=None,
-        train: bool = False,
+        crop: bool = False,
         seed: int = 0,
+        segments: int = 0,
         segment_samples: int = SEGMENT_SAMPLES,
     ) -> None:
         if source.clip_samples < segment_samples:
@@ -317,10 +324,15 @@ class SegmentDataset(_ClipView):
                 f"{segment_samples}-sample segment"
             )
         super().__init__(source, labels, rows, norm)
-        self.train = train
+        self.crop = crop
         self.seed = int(seed)
         self.unit_samples = segment_samples
-        self.units_per_clip = 1 if train else source.clip_samples // segment_samples
+        if segments:
+            offsets = np.linspace(0, source.clip_samples - segment_samples, segments)
+            self.offsets = offsets.round().astype(np.int64)
+        else:
+            self.offsets = np.arange(source.clip_samples // segment_samples) * segment_samples
+        self.units_per_clip = 1 if crop else len(self.offsets)
 
     def crop_offsets(self, positions: np.ndarray, epoch: int) -> np.ndarray:
         """Start sample of each training crop; depends only on (seed, epoch, cache row)."""
@@ -336,10 +348,11 @@ class SegmentDataset(_ClipView):
     def batch(self, positions: np.ndarray, epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         positions = np.asarray(positions, dtype=np.int64)
         rows = self.rows[positions]
-        if self.train:
+        if self.crop:
             raw = self.source.crops(rows, self.crop_offsets(positions, epoch), self.unit_samples)
         else:
-            raw = self.source.clips(rows)[:, : self.units_per_clip * self.unit_samples]
+            clips = self.source.clips(rows)
+            raw = torch.stack([clips[:, o : o + self.unit_samples] for o in self.offsets], 1)
         x = self._to_float(raw, positions).reshape(
             len(positions), self.units_per_clip, 1, self.unit_samples
         )
@@ -469,7 +482,9 @@ def build_views(
             return SubclipDataset(source, labels, rows, norm)
     else:
         def view(rows: np.ndarray, train: bool) -> _ClipView:
-            return SegmentDataset(source, labels, rows, norm, train=train, seed=config.seed)
+            return SegmentDataset(source, labels, rows, norm, seed=config.seed,
+                                  crop=train and config.train_segments == "crop",
+                                  segments=config.segments)
 
     clip_ids = {}
     index = getattr(cache, "index", None)

@@ -3,6 +3,8 @@
 Real MTAT audio cannot be downloaded everywhere, so mtlib's default dataset is synthetic but
 written in MTAT's own on-disk format and read by the same code. Entry point:
 :func:`mtlib.synth.corpus.synth_mtat` (CLI ``mtlib synth-mtat --out DIR --clips N --seed S``).
+With ``--mtat-ids`` (``mtat_ids=True``) the clips take real MTAT clip ids and mp3 paths from the
+standard split lists, so the ``standard`` split works on the corpus too.
 
 Modules, in pipeline order:
 

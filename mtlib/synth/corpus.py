@@ -8,9 +8,16 @@ Output folder::
     0/ .. f/                16 kHz mono mp3s of 465,984 samples (29.12 s), named like MTAT's
                             <artist>-<album>-<nn>-<title>-<start>-<end>.mp3; folders 0-b are
                             train, c valid, d-f test, and no score is in two splits
-    standin_metadata.json   generator version, seed, each clip's score, recipe, clean label
-                            vector (before label dropping) and annotated tags
+    standin_metadata.json   generator version, seed, clips, ``mtat_ids``, clips per split,
+                            each clip's score, recipe, clean label vector (before label
+                            dropping) and annotated tags
     .standin_plan.json      the plan's fingerprint, written first: guards a resumed run
+
+``mtat_ids=True`` (CLI ``--mtat-ids``) gives the clips real MTAT clip ids and mp3 paths drawn
+from the standard split lists (data/mtat/MTAT_split), in the lists' proportions, so the
+``standard`` split resolves on the corpus as on real MTAT; labels and audio are made the same
+way (see :mod:`mtlib.synth.plan`). The marker then says ``"mtat_ids": true``, and the
+fingerprint differs, so the two kinds are never mistaken for each other.
 
 Rendering runs in a process pool; each clip's audio depends only on ``(seed, clip index)``,
 so the pool's order does not matter. A clip whose mp3 exists (written to a temp file and
@@ -31,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 import mtlib
+from mtlib.constants import PARTS
 from mtlib.data import metadata
 from mtlib.data.mtat import ANNOTATIONS_FILE, STANDIN_MARKER
 from mtlib.errors import DataError
@@ -85,9 +93,12 @@ def _parse_task(ref) -> str:
     return ref.score_id
 
 
-def fingerprint(plans: list[ClipPlan]) -> str:
-    """SHA-256 of the generator version and every clip's plan (hex)."""
-    blob = json.dumps([GENERATOR_VERSION, [p.to_dict() for p in plans]], sort_keys=True)
+def fingerprint(plans: list[ClipPlan], mtat_ids: bool = False) -> str:
+    """SHA-256 of the generator version, every clip's plan and (if set) ``mtat_ids`` (hex)."""
+    parts: list = [GENERATOR_VERSION, [p.to_dict() for p in plans]]
+    if mtat_ids:  # appended only when set: a default corpus keeps its fingerprint
+        parts.append({"mtat_ids": True})
+    blob = json.dumps(parts, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -103,7 +114,8 @@ def annotations_text(plans: list[ClipPlan]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _metadata(plans: list[ClipPlan], clips: int, seed: int, digest: str) -> dict:
+def _metadata(plans: list[ClipPlan], clips: int, seed: int, digest: str,
+              mtat_ids: bool) -> dict:
     from mtlib.synth.render import CLIP_SAMPLES, RENDER_RATE, SAMPLE_RATE, soundfont_path
     from mtlib.synth.scores import music21_version
 
@@ -114,6 +126,10 @@ def _metadata(plans: list[ClipPlan], clips: int, seed: int, digest: str) -> dict
         "music21_version": music21_version(),
         "seed": int(seed),
         "clips": int(clips),
+        "mtat_ids": bool(mtat_ids),
+        "ids": ("real MTAT clip ids and mp3 paths of the standard split lists "
+                "(data/mtat/MTAT_split)" if mtat_ids else "stand-in ids 1..n and own names"),
+        "split_counts": {part: sum(p.split == part for p in plans) for part in PARTS},
         "fingerprint": digest,
         "sample_rate": SAMPLE_RATE,
         "clip_samples": CLIP_SAMPLES,
@@ -140,9 +156,11 @@ def _check_out(out: Path, plan_info: dict) -> bool:
         if old.get("fingerprint") != plan_info["fingerprint"]:
             raise DataError(
                 f"{out}: holds a different stand-in corpus ({old.get('clips')} clips, seed "
-                f"{old.get('seed')}, generator {old.get('generator_version')}); asked for "
-                f"{plan_info['clips']} clips, seed {plan_info['seed']}, generator "
-                f"{plan_info['generator_version']}: use another --out or delete the folder"
+                f"{old.get('seed')}, generator {old.get('generator_version')}, "
+                f"{_ids_kind(old.get('mtat_ids', False))}); asked for {plan_info['clips']} "
+                f"clips, seed {plan_info['seed']}, generator "
+                f"{plan_info['generator_version']}, {_ids_kind(plan_info['mtat_ids'])}: use "
+                "another --out or delete the folder"
             )
     elif (out / ANNOTATIONS_FILE).exists():
         raise DataError(f"{out}: has {ANNOTATIONS_FILE} but was not written by synth-mtat "
@@ -157,14 +175,47 @@ def _check_out(out: Path, plan_info: dict) -> bool:
     return done
 
 
+def standin_settings(root: str | Path) -> dict | None:
+    """The settings a finished stand-in corpus at ``root`` was written with, else None.
+
+    ``{"generator_version": str, "clips": int, "seed": int, "mtat_ids": bool}`` read from the
+    marker (``standin_metadata.json``; a marker written before ``mtat_ids`` existed means
+    False), or None when the marker or annotations_final.csv is missing or unreadable. A
+    cheap check (no planning): compare it with the wanted settings before calling
+    :func:`synth_mtat`, which finishes or refuses a corpus that does not match.
+    """
+    root = Path(root)
+    marker = root / METADATA_FILE
+    if not (marker.is_file() and (root / ANNOTATIONS_FILE).is_file()):
+        return None
+    try:
+        meta = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict):
+        return None
+    return {"generator_version": meta.get("generator_version"), "clips": meta.get("clips"),
+            "seed": meta.get("seed"), "mtat_ids": meta.get("mtat_ids", False)}
+
+
+def _ids_kind(mtat_ids: bool) -> str:
+    return "MTAT ids" if mtat_ids else "stand-in ids"
+
+
 def synth_mtat(
     out: str | Path,
     clips: int,
     seed: int,
     workers: int | None = None,
     progress: bool = True,
+    *,
+    mtat_ids: bool = False,
 ) -> Path:
     """Write (or finish) the stand-in corpus of ``clips`` clips for ``seed`` at ``out``.
+
+    ``mtat_ids``: give the clips real MTAT clip ids and mp3 paths from the standard split
+    lists (train/valid/test in the lists' proportions, at least 2 each; 6 to 21,105 clips),
+    so ``split: standard`` works on the corpus; recorded as ``"mtat_ids"`` in the marker.
 
     ``workers``: processes (default: all cores; 1 renders in this process). Idempotent: a
     finished corpus with the same plan returns at once; an unfinished one resumes. Workers are
@@ -172,13 +223,15 @@ def synth_mtat(
     ``if __name__ == "__main__":`` guard. Returns the corpus folder.
     """
     check_args(clips, seed)
+    if not isinstance(mtat_ids, bool):
+        raise DataError(f"mtat_ids must be True or False, got {mtat_ids!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise DataError(f"workers must be a positive integer or None, got {workers!r}")
     out = Path(out).resolve()
-    plans = plan_corpus(clips, seed)
-    digest = fingerprint(plans)
+    plans = plan_corpus(clips, seed, mtat_ids=mtat_ids)
+    digest = fingerprint(plans, mtat_ids)
     plan_info = {"generator_version": GENERATOR_VERSION, "seed": int(seed), "clips": int(clips),
-                 "fingerprint": digest}
+                 "mtat_ids": mtat_ids, "fingerprint": digest}
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: exists and is not a folder; expected a corpus folder")
     if _check_out(out, plan_info) and all((out / p.mp3_path).is_file() for p in plans):
@@ -202,7 +255,7 @@ def synth_mtat(
     if missing:
         raise DataError(f"{out}: {len(missing)} clips were not written (first: {missing[0]})")
     atomic_write_text(out / ANNOTATIONS_FILE, annotations_text(plans))
-    atomic_write_json(out / METADATA_FILE, _metadata(plans, clips, seed, digest))
+    atomic_write_json(out / METADATA_FILE, _metadata(plans, clips, seed, digest, mtat_ids))
     return out
 
 
@@ -267,12 +320,16 @@ def add_command(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     parser.add_argument("--workers", type=int, default=None,
                         help="worker processes (default: all cores)")
+    parser.add_argument("--mtat-ids", action="store_true",
+                        help="use real MTAT clip ids and mp3 paths from the standard split "
+                        "lists (train/valid/test in their proportions), so split 'standard' "
+                        "works on the corpus")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_main)
 
 
 def _main(args: argparse.Namespace) -> int:
     out = synth_mtat(args.out, args.clips, args.seed, workers=args.workers,
-                     progress=not args.quiet)
+                     progress=not args.quiet, mtat_ids=args.mtat_ids)
     print(out)
     return 0

@@ -15,6 +15,21 @@ Order of decisions (all deterministic functions of ``(clips, seed)``):
    clips per score (MTAT: ~4.8 clips per track); all clips of a score share one folder and
    get successive 29-second windows, like MTAT's ``-30-59``, ``-59-88`` names;
 6. each clip's annotation (label dropping, synonyms) from a second generator.
+
+With ``mtat_ids=True`` (:func:`plan_corpus`) only steps 4 and 5's file names change:
+
+4'. the clips are dealt to train/valid/test in the proportions of the standard (Lee et al. /
+    Won et al.) split lists, 15,244 : 1,529 : 4,332 (:func:`standard_part_counts`: largest
+    remainder, at least ``MIN_PART_CLIPS`` per part; 48 clips -> 35/3/10), by the same
+    style-stratified walk through an evenly spread cycle of those exact counts;
+5'. each clip takes the clip_id and mp3_path of a real MTAT clip of its part's list
+    (``data/mtat/MTAT_split``; clip ids from ``index_mtt.tsv``), each entry used once: the
+    score still picks the folder (so all clips of a score share one), and the clip takes the
+    next entry of a seeded permutation of that folder's list entries (the next folder of the
+    part if that one is used up). The names then no longer encode the excerpt start, which
+    stays in the recipe (``start_s``) and the metadata.
+
+Scores are dealt to splits as in step 3 either way, so no score spans two splits.
 """
 
 from __future__ import annotations
@@ -25,6 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mtlib.constants import PARTS
+from mtlib.data import metadata
 from mtlib.data.metadata import EMPTY_MP3_CLIP_IDS
 from mtlib.errors import DataError
 from mtlib.synth import recipes
@@ -41,6 +58,10 @@ FOLDER_CYCLE = "0d12c3e45f6789ab"
 SPLIT_OF_FOLDER = {**{f: "train" for f in "0123456789ab"}, "c": "valid", "d": "test",
                    "e": "test", "f": "test"}
 FOLDERS_OF_SPLIT = {"train": "0123456789ab", "valid": "c", "test": "def"}
+
+MIN_PART_CLIPS = 2  # with mtat_ids: fewest clips in each part of the standard split
+# Corpus-level generator purpose of the MTAT entry permutations (mtat_ids only).
+MTAT_ENTRY_PURPOSE = 3
 
 # Stream ids of the per-clip generators: np.random.default_rng([seed, index, stream]).
 RECIPE_STREAM, LABEL_STREAM, AUDIO_STREAM, START_STREAM = 1, 2, 3, 4
@@ -101,6 +122,69 @@ def style_counts(clips: int) -> dict[str, int]:
     return dict(zip(names, counts.tolist(), strict=True))
 
 
+def standard_part_counts(clips: int) -> dict[str, int]:
+    """Clips per part of an ``mtat_ids`` corpus: proportional to the standard list sizes.
+
+    Largest remainder over 15,244 / 1,529 / 4,332, then any part below ``MIN_PART_CLIPS``
+    is topped up from the largest part. DataError unless
+    ``3 * MIN_PART_CLIPS <= clips <= 21,105`` (each list entry is used at most once).
+    """
+    sizes = {part: len(p) for part, p in metadata.standard_split_paths().items()}
+    total = sum(sizes.values())
+    if not isinstance(clips, (int, np.integer)) or not (
+        len(PARTS) * MIN_PART_CLIPS <= clips <= total
+    ):
+        raise DataError(
+            f"a stand-in corpus with MTAT ids needs {len(PARTS) * MIN_PART_CLIPS} to {total} "
+            f"clips (the standard split lists hold {total}), got {clips!r}"
+        )
+    exact = {part: clips * sizes[part] / total for part in PARTS}
+    counts = {part: int(math.floor(exact[part])) for part in PARTS}
+    by_remainder = sorted(PARTS, key=lambda part: -(exact[part] - counts[part]))
+    for part in by_remainder[: clips - sum(counts.values())]:
+        counts[part] += 1
+    for part in PARTS:
+        while counts[part] < MIN_PART_CLIPS:
+            counts[max(PARTS, key=lambda q: counts[q])] -= 1
+            counts[part] += 1
+    return counts
+
+
+def _part_cycle(counts: dict[str, int]) -> list[str]:
+    """``sum(counts)`` part names, ``counts[p]`` of each, every part spread evenly."""
+    keys = [((k + 0.5) / n, PARTS.index(part), part)
+            for part, n in counts.items() for k in range(n)]
+    return [part for _, _, part in sorted(keys)]
+
+
+def _mtat_entries(seed: int) -> dict[str, list[tuple[int, str]]]:
+    """Folder -> the standard-list entries ``(clip_id, mp3_path)`` of that folder, permuted."""
+    rng = _plan_rng(seed, MTAT_ENTRY_PURPOSE)
+    by_folder: dict[str, list[tuple[int, str]]] = {f: [] for f in SPLIT_OF_FOLDER}
+    for part in PARTS:
+        for clip_id, path in metadata.standard_split_clips()[part]:
+            if SPLIT_OF_FOLDER.get(path[:1]) != part or clip_id in EMPTY_MP3_CLIP_IDS:
+                raise DataError(f"standard {part} list: entry {path!r} (clip {clip_id}) breaks "
+                                "the folder rule 0-b / c / d-f")
+            by_folder[path[0]].append((clip_id, path))
+    out = {}
+    for folder in sorted(by_folder):  # fixed order of the draws: "0" .. "f"
+        entries = by_folder[folder]
+        out[folder] = [entries[int(k)] for k in rng.permutation(len(entries))]
+    return out
+
+
+def _take_entry(entries: dict[str, list[tuple[int, str]]], used: dict[str, int],
+                folders: str, folder: str) -> tuple[int, str]:
+    """The next unused entry of ``folder``, else of the part's next folder with one left."""
+    start = folders.index(folder)
+    for f in folders[start:] + folders[:start]:
+        if used.get(f, 0) < len(entries[f]):
+            used[f] = used.get(f, 0) + 1
+            return entries[f][used[f] - 1]
+    raise DataError(f"standard split: no unused MTAT entry left in folders {folders}")
+
+
 def clip_ids(clips: int) -> list[int]:
     ids, k = [], 1
     while len(ids) < clips:
@@ -111,9 +195,18 @@ def clip_ids(clips: int) -> list[int]:
     return ids
 
 
-def plan_corpus(clips: int, seed: int, drop_rate: float = recipes.DROP_RATE) -> list[ClipPlan]:
-    """Plan ``clips`` clips for ``seed`` (see the module docstring). No audio, no parsing."""
+def plan_corpus(clips: int, seed: int, drop_rate: float = recipes.DROP_RATE, *,
+                mtat_ids: bool = False) -> list[ClipPlan]:
+    """Plan ``clips`` clips for ``seed`` (see the module docstring). No audio, no parsing.
+
+    ``mtat_ids``: clips take real MTAT clip ids and mp3 paths of the standard split lists
+    (steps 4' and 5'); False (default) keeps the stand-in's own ids and names.
+    """
     check_args(clips, seed)
+    if mtat_ids:
+        cycle = _part_cycle(standard_part_counts(clips))
+    else:
+        cycle = [SPLIT_OF_FOLDER[f] for f in FOLDER_CYCLE]
     counts = style_counts(clips)
     styles = [name for name, c in counts.items() for _ in range(c)]
     _plan_rng(seed, 0).shuffle(styles)
@@ -124,10 +217,10 @@ def plan_corpus(clips: int, seed: int, drop_rate: float = recipes.DROP_RATE) -> 
     # Clips to splits: stratified by style.
     key_rng = _plan_rng(seed, 1)
     order = sorted(range(clips), key=lambda i: (styles[i], float(key_rng.random())))
-    offset = int(key_rng.integers(len(FOLDER_CYCLE)))
+    offset = int(key_rng.integers(len(cycle)))
     split = [""] * clips
     for pos, i in enumerate(order):
-        split[i] = SPLIT_OF_FOLDER[FOLDER_CYCLE[(pos + offset) % len(FOLDER_CYCLE)]]
+        split[i] = cycle[(pos + offset) % len(cycle)]
 
     # Scores to splits, then clips to scores.
     cat = catalogue()
@@ -157,7 +250,10 @@ def plan_corpus(clips: int, seed: int, drop_rate: float = recipes.DROP_RATE) -> 
             tracks = album_track.setdefault((ref.artist, ref.album), {})
             tracks[ref.score_id] = len(tracks) + 1
     ordinal: dict[str, int] = {}
-    ids = clip_ids(clips)
+    if mtat_ids:
+        entries, used = _mtat_entries(seed), {}
+    else:
+        ids = clip_ids(clips)
     plans = []
     used_names: set[str] = set()
     for i in range(clips):
@@ -170,17 +266,21 @@ def plan_corpus(clips: int, seed: int, drop_rate: float = recipes.DROP_RATE) -> 
         start = WINDOW_S * j + int(rng.integers(0, MAX_START_OFFSET_S + 1))
         folders = FOLDERS_OF_SPLIT[split[i]]
         folder = folders[_stable_hash(ref.score_id, seed) % len(folders)]
-        track = album_track[(ref.artist, ref.album)][ref.score_id]
-        stem = f"{ref.artist}-{ref.album}-{track:02d}-{ref.title}"
-        name = f"{folder}/{stem}-{start}-{start + WINDOW_S}.mp3"
-        while name in used_names:  # two catalogue entries can share artist/album/title
-            start += WINDOW_S
+        if mtat_ids:
+            clip_id, name = _take_entry(entries, used, folders, folder)
+        else:
+            clip_id = ids[i]
+            track = album_track[(ref.artist, ref.album)][ref.score_id]
+            stem = f"{ref.artist}-{ref.album}-{track:02d}-{ref.title}"
             name = f"{folder}/{stem}-{start}-{start + WINDOW_S}.mp3"
-        used_names.add(name)
+            while name in used_names:  # two catalogue entries can share artist/album/title
+                start += WINDOW_S
+                name = f"{folder}/{stem}-{start}-{start + WINDOW_S}.mp3"
+            used_names.add(name)
         recipe = dict(recipes_[i], start_s=start)
         clean = recipes.clean_tags(recipe)
         tags = recipes.annotate(clean, clip_rng(seed, i, LABEL_STREAM), drop_rate)
-        plans.append(ClipPlan(i, ids[i], split[i], name, ref, recipe, tuple(clean),
+        plans.append(ClipPlan(i, clip_id, split[i], name, ref, recipe, tuple(clean),
                               tuple(tags)))
     return plans
 

@@ -106,6 +106,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("search.epochs", "V", "epochs per search run", 30, lambda p: p.search_epochs),
     Setting("search.trials", "V", "trials per searched value", 1, lambda p: p.search_trials,
             "not stated; one run per value"),
+    Setting("search.train_clips", "III, V", "training clips per search run", "all",
+            lambda p: p.search_max_train_clips or "all"),
     Setting("search.input_norms", "V", "input normalisations tried",
             ("none", "standardise", "minmax"), lambda p: p.search_input_norms),
     Setting("search.minmax_range", "V", "range of min-max scaling", (0.0, 1.0),
@@ -131,6 +133,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shallow.trials", "VI, VIII-A", "trials per configuration", 5,
             lambda p: p.shallow_trials),
     Setting("shallow.epochs", "V", "epochs per run", 30, lambda p: p.shallow_epochs),
+    Setting("shallow.train_clips", "III", "training clips per run", "all",
+            lambda p: p.shallow_max_train_clips or "all"),
     Setting("table1.logmel", "VI", "a spectrogram column in Table I", False,
             lambda p: p.table1_logmel),
     Setting("table1.prior_arm", "-", "an output-prior arm beside Table I", False,
@@ -151,6 +155,8 @@ SETTINGS: tuple[Setting, ...] = (
             lambda p: p.samplecnn_sample_rate),
     Setting("samplecnn.batch_clips", "VIII-B", "clips per minibatch", 10,
             lambda p: p.samplecnn_batch_clips),
+    Setting("samplecnn.train_clips", "III", "training clips per run", "all",
+            lambda p: p.samplecnn_max_train_clips or "all"),
     Setting("samplecnn.segments", "VIII-B", "segments per clip", 10,
             lambda p: p.samplecnn_segments,
             "the input shape is garbled in the text (B, 10, 1, ...): ten subclips per clip, "
@@ -211,7 +217,7 @@ def deviations(profile: Profile) -> pd.DataFrame:
         if not _same(ours, s.value):
             rows.append({"key": s.key, "section": s.section, "setting": s.what,
                          "report": _text(s.value), "profile": _text(ours),
-                         "why": profile.deviations.get(s.key, "")})
+                         "why": profile.reason(s.key)})
     return pd.DataFrame(rows, columns=["key", "section", "setting", "report", "profile", "why"])
 
 
@@ -220,7 +226,7 @@ def check(profile: Profile) -> None:
     that does not depart (or does not exist)."""
     table = deviations(profile)
     undeclared = list(table.loc[table["why"] == "", "key"])
-    stale = sorted(set(profile.deviations) - set(table["key"]))
+    stale = sorted(set(dict(profile.deviations)) - set(table["key"]))
     problems = []
     if undeclared:
         problems.append(f"departs from the report without a reason: {', '.join(undeclared)}")

@@ -58,7 +58,8 @@ PRODUCTS: dict[str, Products] = {
         figures={"05_per_tag_analysis": "Figure 4: test ROC-AUC per tag against training "
                                         "clips"},
         tables={"05_per_tag_analysis": "Figure 4's values per tag",
-                "05_per_tag_analysis_clips": "The best and worst test clips"},
+                "05_per_tag_analysis_clips": "The best and worst test clips",
+                "05_per_tag_analysis_section7": "The three clips Section VII names"},
         artifact="05_per_tag_analysis",
     ),
     "06_normalisation_dropout": Products(
@@ -77,7 +78,9 @@ PRODUCTS: dict[str, Products] = {
     "08_summary": Products(
         figures={},
         tables={"08_summary": "Every published number beside ours",
-                "08_summary_trends": "The report's comparisons, checked here"},
+                "08_summary_trends": "The report's comparisons, checked here",
+                "08_summary_deviations": "Where this profile departs from the report, and why",
+                "08_summary_readings": "Settings the report leaves open, and our reading"},
     ),
 }
 

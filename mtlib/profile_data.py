@@ -9,20 +9,25 @@ shallow CNN's and SampleCNN's); that step is idempotent too.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from mtlib import paths
-from mtlib.data.mtat import ANNOTATIONS_FILE, STANDIN_MARKER
+from mtlib.data.mtat import ANNOTATIONS_FILE
 from mtlib.errors import DataError
 from mtlib.profiles import MTAT_ROOT_ENV, Profile
 from mtlib.progress import log
 
 
 def sample_rates(profile: Profile) -> list[int]:
-    """Every sample rate (Hz) the report trains at, ascending, without repeats."""
-    return sorted({profile.shallow_sample_rate, profile.samplecnn_sample_rate})
+    """Every sample rate (Hz) the report trains at, ascending, without repeats: the shallow
+    CNN's, SampleCNN's, and Lee et al.'s when the profile trains their recipe."""
+    rates = {profile.shallow_sample_rate, profile.samplecnn_sample_rate}
+    if profile.samplecnn_lee_reference:
+        from mtlib.sections.samplecnn import LEE_RECIPE
+
+        rates.add(LEE_RECIPE["sample_rate"])
+    return sorted(rates)
 
 
 def dataset_root(profile: Profile) -> Path:
@@ -40,22 +45,19 @@ def dataset_root(profile: Profile) -> Path:
 
 def standin_is_complete(root: Path, profile: Profile) -> bool:
     """True when ``root`` holds a finished stand-in corpus of this generator version with the
-    profile's clip count and seed (a cheap check that avoids re-planning the corpus).
+    profile's clip count, seed and id kind (a cheap check that avoids re-planning the corpus).
 
     Anything else (missing, unfinished, other settings or version) returns False, and
     :func:`mtlib.synth.corpus.synth_mtat` then finishes the corpus or says why it cannot.
     """
+    from mtlib.synth.corpus import standin_settings
     from mtlib.synth.plan import GENERATOR_VERSION
 
-    marker = root / STANDIN_MARKER
-    if not (marker.is_file() and (root / ANNOTATIONS_FILE).is_file()):
+    if not (root / ANNOTATIONS_FILE).is_file():
         return False
-    try:
-        meta = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return False
-    return (meta.get("clips"), meta.get("seed"), meta.get("generator_version")) == (
-        profile.data_clips, profile.data_seed, GENERATOR_VERSION)
+    return standin_settings(root) == {
+        "generator_version": GENERATOR_VERSION, "clips": profile.data_clips,
+        "seed": profile.data_seed, "mtat_ids": profile.data_mtat_ids}
 
 
 def ensure_dataset(profile: Profile, progress: bool = True, workers: int | None = None) -> str:
@@ -71,7 +73,7 @@ def ensure_dataset(profile: Profile, progress: bool = True, workers: int | None 
 
         start = time.perf_counter()
         synth_mtat(root, clips=profile.data_clips, seed=profile.data_seed, workers=workers,
-                   progress=progress)
+                   progress=progress, mtat_ids=profile.data_mtat_ids)
         if progress:
             log(f"stand-in corpus {root}: {time.perf_counter() - start:.0f} s")
     from mtlib.data.prepare import prepare_mtat  # deferred: pulls in torchaudio

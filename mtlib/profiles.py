@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 import yaml
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from mtlib import paths
 from mtlib.config import (
@@ -63,6 +63,11 @@ def _length_ge_stride(pair: tuple[int, int]) -> tuple[int, int]:
     return pair
 
 
+def _pairs(value: Any) -> Any:
+    """A ``{key: reason}`` mapping (YAML) as sorted ``(key, reason)`` pairs."""
+    return tuple(sorted(value.items())) if isinstance(value, dict) else value
+
+
 def _grid(items: str) -> Any:
     return Field(description=f"a non-empty list of distinct {items}")
 
@@ -76,9 +81,10 @@ class Profile(FrozenModel):
     name: str  # file stem in configs/: smoke | quick | full
     description: str
     executor: ExecutorName  # where trial grids run, see mtlib.executors.run_grid
-    # Why this profile departs from the report, per setting of mtlib.ledger.SETTINGS:
-    # {ledger key: reason}. A departure without a reason here fails the tests.
-    deviations: dict[str, str] = Field(default_factory=dict)
+    # Why this profile departs from the report, per setting of mtlib.ledger.SETTINGS: in the
+    # YAML a mapping {ledger key: reason}, kept as sorted (key, reason) pairs so the profile
+    # stays hashable. A departure without a reason here fails the tests.
+    deviations: Annotated[tuple[tuple[str, str], ...], BeforeValidator(_pairs)] = ()
     # --- data ---------------------------------------------------------------------
     data_source: Source  # "standin" (generated corpus) or "mtat" (real audio at data_root)
     # dataset name: RunConfig.dataset and the prepared-cache folder
@@ -159,6 +165,10 @@ class Profile(FrozenModel):
                 raise Invalid(f"{section}_long_epochs", long_epochs,
                               f">= {section}.epochs ({epochs})")
         return self
+
+    def reason(self, key: str) -> str:
+        """The declared reason for departing from the report's setting ``key`` ("" if none)."""
+        return dict(self.deviations).get(key, "")
 
     @classmethod
     def key(cls, name: str) -> str:

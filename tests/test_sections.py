@@ -101,7 +101,8 @@ def test_search_keeps_the_best_value_of_each_stage():
     rec = scored(lambda c: 0.9 - 0.1 * (c.input_norm != "minmax")
                  - 0.001 * abs(np.log2(c.filters / 64)) - 2 * abs(c.lr - 0.0075)
                  - 0.1 * abs(c.momentum - 0.95))
-    profile = load_profile("quick").replace(search_trials=2)
+    profile = load_profile("quick").replace(search_trials=2, search_keep_filters=None,
+                                            search_start="fixed")
     search = hyperparameter_search.run(profile, rec)
     assert [s.stage.name for s in search.stages] == [
         "input_norm", "filters", "lr", "lr_fine", "momentum"]
@@ -131,6 +132,27 @@ def test_search_keeps_the_best_value_of_each_stage():
     assert [slug for _, slug, _ in out.items][:2] == ["02_hyperparameter_search_input_norm"] * 2
 
 
+def test_search_starts_at_random_and_keeps_the_reports_32_filters():
+    rec = scored(lambda c: 0.8 - 0.001 * abs(np.log2(c.filters / 64)))
+    profile = load_profile("quick")  # search.start random, search.keep_filters 32
+    search = hyperparameter_search.run(profile, rec)
+    filters = search.stage("filters")
+    assert filters.best == 32 and filters.best_on_validation == 64
+    assert list(filters.table["kept"]) == [v == 32 for v in filters.values]
+    assert search.chosen["filters"] == 32
+    # The start is drawn from each stage's grid, the same for the same seed.
+    start = hyperparameter_search.start_values(profile)
+    assert start["input_norm"] in profile.search_input_norms
+    assert start["lr"] in profile.search_lrs and start["momentum"] in profile.search_momenta
+    assert start == hyperparameter_search.start_values(profile)
+    assert rec.grids[0][1][0].lr == start["lr"]
+    others = {str(hyperparameter_search.start_values(profile.replace(search_seed=k)))
+              for k in range(8)}
+    assert len(others) > 1
+    with pytest.raises(MtlibError, match="not in its grid"):
+        hyperparameter_search.run(profile.replace(search_keep_filters=33), rec)
+
+
 def test_missing_artifact_names_the_notebook_to_run():
     with pytest.raises(MtlibError, match="run notebook 02_hyperparameter_search with profile "
                                          "'smoke'.*--only 02"):
@@ -142,8 +164,11 @@ def test_table1_grid_and_artifact():
     profile = load_profile("quick").replace(shallow_trials=3, table1_logmel=True)
     t1 = length_stride_table.run(profile, CHOSEN, rec)
     configs = rec.configs()
-    raw = [c for c in configs if c.frontend == "raw"]
+    raw = [c for c in configs if c.frontend == "raw" and c.output_prior]
     assert len(raw) == 7 * 3 and {c.seed for c in raw} == {0, 1, 2}
+    # The prior arm: the report's best pair without quick's output prior, same seeds.
+    arm = [c for c in configs if not c.output_prior]
+    assert {(c.length, c.stride) for c in arm} == {(256, 256)} and len(arm) == 3
     assert {(c.length, c.stride) for c in configs if c.frontend == "logmel"} == {
         (1024, 1024), (256, 256)}
     assert all(c.lr == 0.0075 and c.epochs == profile.shallow_epochs for c in configs)
@@ -155,6 +180,9 @@ def test_table1_grid_and_artifact():
     shown = length_stride_table.display(t1)
     assert list(shown["ROC-AUC % (report)"])[:2] == ["81.07%", "81.66%"]
     assert shown["log-mel (ours)"].iloc[0] != "" and shown["log-mel (ours)"].iloc[1] == ""
+    assert len(shown) == 7 and len(t1.prior_arm) == 1
+    effect = t1.prior_effect()
+    assert (effect["length"], effect["stride"]) == (256, 256)
     # The CSV holds numbers: the report's column is an AUC in 0-1.
     csv = pd.read_csv(paths.table_path("03_length_stride_table", "csv"))
     assert csv["report_test_roc_auc"].iloc[0] == pytest.approx(0.8107)
@@ -196,11 +224,23 @@ def test_samplecnn_steps():
     assert first.sample_rate == profile.samplecnn_sample_rate and first.train_eval_clips == 0
     assert first == samplecnn.samplecnn_base(profile)
     assert study.best_momentum == 0.99
-    assert list(study.steps["step"]) == ["recreation", "group norm", "no scheduler",
-                                         "momentum", "epochs"]
+    assert study.kept_norm == Variant(norm="group", groups=8, plateau=True)
+    assert [a.norm for a in study.norm_arms] == ["group", "batch", "none"]
+    assert list(study.steps["step"]) == ["recreation", "normalisation", "no scheduler",
+                                         "momentum", "epochs", "Lee et al.'s recipe"]
     assert study.final_results[0].config.epochs == profile.samplecnn_long_epochs
     assert study.final_results[0].config.plateau is False
-    assert study.steps["report_val_roc_auc"].iloc[2] == pytest.approx(0.874)
+    steps = study.steps.set_index("step")
+    assert steps.loc["no scheduler", "report_val_roc_auc"] == pytest.approx(0.874)
+    # The report scores its recreation on test (0.86), not on validation.
+    assert steps.loc["recreation", "report_test_roc_auc"] == pytest.approx(0.86)
+    assert np.isnan(steps.loc["recreation", "report_val_roc_auc"])
+    # The batch-norm arm is the recreation itself: trained once.
+    configs = rec.configs()
+    assert len(configs) == len({c.run_id for _, g in rec.grids for c in g})
+    lee = [c for c in configs if c.sample_rate == samplecnn.LEE_RECIPE["sample_rate"]]
+    assert len(lee) == profile.samplecnn_trials and lee[0].batch_clips == 23
+    assert (lee[0].segments, lee[0].train_segments, lee[0].loss) == (0, "all", "unit")
     shallow = [fake_result(first.replace(model="dieleman", seed=s), 0.8, 0.7) for s in range(2)]
     ours = [fake_result(r.config, 0.8, 0.77) for r in study.final_results]
     study.final_results = ours
@@ -209,7 +249,8 @@ def test_samplecnn_steps():
     assert (comparison.wins, comparison.n_tags) == (2, 2)
     findings = samplecnn.findings(study, comparison)
     assert findings["samplecnn.no_scheduler_gain"]["value"] == pytest.approx(0.0, abs=1e-9)
-    assert findings["lee2017.test"] == findings["samplecnn.long.test"]
+    assert findings["samplecnn.recreation"]["note"] == "batch norm + plateau scheduler"
+    assert findings["lee2017.test"]["mean"] == pytest.approx(study.lee_test)
     assert "samplecnn.momentum.0.99" in findings
     assert findings["samplecnn.guitar_gain"]["value"] == pytest.approx(10.0)
 
@@ -295,12 +336,15 @@ def test_plan_of_the_full_profile_counts_every_run_once():
     assert list(table["notebook"].unique()) == [
         "02_hyperparameter_search", "03_length_stride_table", "06_normalisation_dropout",
         "07_samplecnn"]
-    # 5 search stages, Table I, 3 Table II steps, 3 SampleCNN steps.
-    assert len(table) == 12
+    # 5 search stages, Table I, 3 Table II steps, 5 SampleCNN steps and Lee et al.'s recipe.
+    assert len(table) == 15
     by_model = table.groupby("model")["runs"].sum()
-    # Table I: 7 raw + 2 log-mel pairs x 5 trials, less the 256/256 trial 0 the search ran.
-    assert table.loc[table["grid"] == "Table I", "runs"].item() == 9 * 5 - 1
-    assert by_model["samplecnn"] == (3 + 4 - 1 + 1) * 3  # the kept momentum is reused
+    # Table I: 7 raw + 2 log-mel pairs + the prior arm, x 5 trials, less the 256/256 trial 0
+    # the search ran.
+    assert table.loc[table["grid"] == "Table I", "runs"].item() == 10 * 5 - 1
+    # Recreation, 3 norms (batch = the recreation), no scheduler, 10 momenta (0.90 = no
+    # scheduler), more epochs, Lee et al.: 3 trials each.
+    assert by_model["samplecnn"] == (1 + 2 + 1 + 9 + 1 + 1) * 3
     assert table["total_epochs"].sum() == (table["runs"] * table["epochs"].astype(int)).sum()
 
 

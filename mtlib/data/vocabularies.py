@@ -500,14 +500,15 @@ class VocabularyCounts:
     def matches_report(self) -> bool:
         """True iff the total is 21,355 and every part's share prints as the report's value.
 
-        A share "prints as" 72.23 if rounding *or* truncating it to two decimals gives 72.23
-        (rounding cannot give the report's three values at a total of 21,355, truncation can).
+        "Prints as": rounding all three shares to two decimals, or truncating all three, gives
+        the report's values (rounding cannot at a total of 21,355; truncation can).
         """
         if self.total != REPORT_TOTAL or set(self.n_tagged) != set(REPORT_PERCENT):
             return False
-        return all(
-            _prints_as(self.n_tagged[p], self.total, REPORT_PERCENT[p], "either")
-            for p in REPORT_PERCENT
+        return any(
+            all(_prints_as(self.n_tagged[p], self.total, REPORT_PERCENT[p], rule)
+                for p in REPORT_PERCENT)
+            for rule in _RULES
         )
 
     def as_row(self) -> dict[str, object]:
@@ -521,11 +522,22 @@ class VocabularyCounts:
         return row
 
 
+_RULES = ("round", "truncate")
+
+
+def _check_rule(rule: str) -> tuple[str, ...]:
+    if rule == "either":
+        return _RULES
+    if rule not in _RULES:
+        raise DataError(f"rule must be 'round', 'truncate' or 'either', got {rule!r}")
+    return (rule,)
+
+
 def _prints_as(n: int, total: int, target: float, rule: str) -> bool:
-    hundredths = int(round(target * 100))
-    rounded = abs(100.0 * n / total - target) <= 0.005 + 1e-12
-    truncated = (10_000 * n) // total == hundredths
-    return {"round": rounded, "truncate": truncated, "either": rounded or truncated}[rule]
+    """Does ``100 n / total`` print as ``target`` when rounded / truncated to 2 decimals?"""
+    if rule == "round":
+        return abs(100.0 * n / total - target) <= 0.005 + 1e-12
+    return (10_000 * n) // total == int(round(target * 100))
 
 
 def _annotations(source: str | Path | pd.DataFrame, verify_blob: bool | None) -> pd.DataFrame:
@@ -685,16 +697,15 @@ def implied_report_counts(
 ) -> dict[str, list[int]]:
     """Part sizes ``n`` (0..total) whose share ``100 n / total`` prints as the report's value.
 
-    ``rule``: "round" (to 2 decimals), "truncate", or "either". At 21,355 clips: train
-    15,424-15,426, valid 1,537-1,539, test 4,390-4,392 (see :func:`report_split_triples`).
+    ``rule``: "round" (to 2 decimals), "truncate", or "either" (the union, per part). At
+    21,355 clips: train 15,424-15,426, valid 1,537-1,539, test 4,390-4,392.
     """
-    if rule not in ("round", "truncate", "either"):
-        raise DataError(f"rule must be 'round', 'truncate' or 'either', got {rule!r}")
+    rules = _check_rule(rule)
     out = {}
     for part, target in percent.items():
         centre = int(target * total / 100)
         candidates = range(max(0, centre - 3), min(total, centre + 4) + 1)
-        out[part] = [n for n in candidates if _prints_as(n, total, target, rule)]
+        out[part] = [n for n in candidates if any(_prints_as(n, total, target, r) for r in rules)]
     return out
 
 
@@ -703,13 +714,17 @@ def report_split_triples(
 ) -> list[tuple[int, int, int]]:
     """(train, valid, test) sizes that sum to ``total`` and print as the report's percentages.
 
+    One rule for all three parts ("either": the triples of "round" and of "truncate").
     Rounding gives none at 21,355 (the rounded ranges sum to at most 21,354); truncation
     gives (15425, 1538, 4392), (15425, 1539, 4391) and (15426, 1538, 4391).
     """
-    ranges = implied_report_counts(total, REPORT_PERCENT, rule)
-    return [
-        (a, b, total - a - b)
-        for a in ranges["train"]
-        for b in ranges["valid"]
-        if total - a - b in ranges["test"]
-    ]
+    out: list[tuple[int, int, int]] = []
+    for r in _check_rule(rule):
+        ranges = implied_report_counts(total, REPORT_PERCENT, r)
+        out += [
+            (a, b, total - a - b)
+            for a in ranges["train"]
+            for b in ranges["valid"]
+            if total - a - b in ranges["test"] and (a, b, total - a - b) not in out
+        ]
+    return sorted(out)

@@ -16,19 +16,21 @@ import pandas as pd
 from mtlib import plots
 from mtlib.artifacts import read_artifact, write_artifact
 from mtlib.config import RunConfig
+from mtlib.errors import MtlibError
 from mtlib.executors import Executor, run_grid
 from mtlib.outputs import Outputs
 from mtlib.profiles import Profile
 from mtlib.published import BY_KEY
 from mtlib.rundir import RunResult
-from mtlib.sections.grids import aggregate, measurement, runs_frame
+from mtlib.sections.grids import aggregate, best_index, measurement, runs_frame
 from mtlib.tables import mean_std_column, value_key
 
 SLUG = "02_hyperparameter_search"
 CHOSEN_FIELDS = ("input_norm", "filters", "lr", "momentum")
 
-# Section V starts from Dieleman & Schrauwen's network (32 filters, L = S = 256) with plain
-# SGD settings; each stage then replaces one of these values by the best on validation.
+# The starting point of a "fixed" search: plain SGD settings on the 256/256 pair. The report
+# starts from random values (profile search.start = random, :func:`start_values`); the pair
+# is not searched and stays 256/256 either way (its best pair in Table I).
 SEARCH_START: dict[str, Any] = {
     "input_norm": "none", "filters": 32, "length": 256, "stride": 256, "lr": 0.01,
     "momentum": 0.9,
@@ -67,7 +69,8 @@ REPORT_KEPT: dict[str, tuple[Any, str]] = {
 @dataclass
 class StageResult:
     """One stage, scored on validation. ``table``: value, val/test ROC-AUC and PR-AUC
-    mean/std, trials, run_ids, kept."""
+    mean/std, trials, run_ids, best_on_validation, kept (they differ where the profile keeps
+    a value whatever scores best: the report's 32 filters)."""
 
     stage: Stage
     values: list[Any]
@@ -79,6 +82,10 @@ class StageResult:
     @property
     def slug(self) -> str:
         return f"{SLUG}_{self.stage.name}"
+
+    @property
+    def best_on_validation(self) -> Any:
+        return self.values[best_index(self.table)]
 
     def score(self, value: Any, metric: str = "val_roc_auc") -> float:
         """Mean ``metric`` over the trials of ``value`` (NaN if the stage did not try it)."""
@@ -92,6 +99,7 @@ class StageResult:
             "validation ROC-AUC": mean_std_column(t, "val_roc_auc"),
             "test ROC-AUC": mean_std_column(t, "test_roc_auc"),
             "trials": t["trials"],
+            "best on validation": ["yes" if b else "" for b in t["best_on_validation"]],
             "kept": ["yes" if k else "" for k in t["kept"]],
         })
 
@@ -103,6 +111,7 @@ class Search:
 
     stages: list[StageResult]
     comparison: pd.DataFrame
+    start: dict[str, Any]  # the values the search started from (searched fields only)
 
     @property
     def final(self) -> RunConfig:
@@ -132,13 +141,28 @@ class Search:
         return int(self.comparison["same_choice"].notna().sum())
 
 
+def start_values(profile: Profile) -> dict[str, Any]:
+    """The values the search starts from: SEARCH_START, or with ``search.start: random`` (the
+    report: "random values, so as not to assume prior knowledge") one value drawn from each
+    stage's grid with ``search.seed``."""
+    start = dict(SEARCH_START)
+    if profile.search_start == "random":
+        rng = np.random.default_rng(profile.search_seed)
+        for stage in STAGES:
+            if stage.grid_field:
+                grid = getattr(profile, stage.grid_field)
+                start[stage.field] = grid[int(rng.integers(len(grid)))]
+    return start
+
+
 def search_base(profile: Profile) -> RunConfig:
-    """The configuration the search starts from (see SEARCH_START)."""
+    """The configuration the search starts from (:func:`start_values`)."""
     return RunConfig(
         dataset=profile.data_name, sample_rate=profile.shallow_sample_rate,
         split=profile.data_split, require_tag=profile.data_require_tag, model="dieleman",
         batch_clips=profile.shallow_batch_clips, epochs=profile.search_epochs,
-        max_train_clips=profile.search_max_train_clips, **SEARCH_START,
+        max_train_clips=profile.search_max_train_clips, loss=profile.shallow_loss,
+        output_prior=profile.shallow_output_prior, **start_values(profile),
     )
 
 
@@ -164,16 +188,21 @@ def lr_fine_grid(coarse: Sequence[float], scores: Sequence[float], points: int) 
 
 
 def run_stage(stage: Stage, base: RunConfig, values: Sequence[Any], trials: int,
-              executor: str | Executor = "local") -> StageResult:
+              executor: str | Executor = "local", keep: Any = None) -> StageResult:
     """Train ``base`` with each of ``values`` for the stage's field x ``trials`` seeds; keep
-    the value with the best mean validation ROC-AUC."""
+    ``keep`` if given (it must be in ``values``), else the value with the best mean
+    validation ROC-AUC."""
     values = list(values)
     configs = [base.replace(**{stage.field: v}, seed=k) for v in values for k in range(trials)]
     results = run_grid(configs, executor=executor, label=f"search stage {stage.name}")
     frame = runs_frame(results)
     frame["value"] = [v for v in values for _ in range(trials)]
     table = aggregate(frame, ["value"])
-    best = values[int(np.nanargmax(table["val_roc_auc_mean"].to_numpy()))]
+    table["best_on_validation"] = [i == best_index(table) for i in range(len(values))]
+    if keep is not None and keep not in values:
+        raise MtlibError(f"search stage {stage.name}: the value to keep, {keep!r}, is not in "
+                         f"its grid {values}")
+    best = keep if keep is not None else values[best_index(table)]
     table["kept"] = [v == best for v in values]
     return StageResult(stage, values, table, best, base.replace(**{stage.field: best}, seed=0),
                        results)
@@ -191,10 +220,12 @@ def run(profile: Profile, executor: str | Executor = "local") -> Search:
                                   profile.search_lr_fine_points)
         else:
             values = list(getattr(profile, stage.grid_field))
-        result = run_stage(stage, config, values, profile.search_trials, executor)
+        keep = profile.search_keep_filters if stage.name == "filters" else None
+        result = run_stage(stage, config, values, profile.search_trials, executor, keep)
         config = result.config
         stages.append(result)
-    return Search(stages, _comparison(stages))
+    start = {s.field: getattr(search_base(profile), s.field) for s in STAGES if s.grid_field}
+    return Search(stages, _comparison(stages), start)
 
 
 def _comparison(stages: Sequence[StageResult]) -> pd.DataFrame:

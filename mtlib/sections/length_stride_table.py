@@ -23,26 +23,54 @@ from mtlib.tables import mean_std
 
 SLUG = "03_length_stride_table"
 
-# The (length, stride) pairs of Dieleman & Schrauwen's spectrogram column in Table I.
+# The (length, stride) pairs of Dieleman & Schrauwen's spectrogram results (their paper; the
+# report prints none of their numbers).
 LOGMEL_PAIRS: tuple[tuple[int, int], ...] = ((1024, 1024), (256, 256))
+# The pair the output-prior arm trains: the report's best.
+PRIOR_ARM_PAIR = (256, 256)
 
 
 @dataclass
 class Table1:
-    """``table``: one row per (frontend, length, stride) in grid order with val/test ROC-AUC
-    and PR-AUC mean/std, trials, run_ids, and the published test ROC-AUC (0-1) of the report
-    and of Dieleman & Schrauwen where they give one."""
+    """``table``: one row per (frontend, output_prior, length, stride) in grid order with
+    val/test ROC-AUC and PR-AUC mean/std, trials, run_ids, and the published test ROC-AUC
+    (0-1) of the report and of Dieleman & Schrauwen where they give one. The report's arms
+    train with the profile's ``shallow.output_prior``; the prior arm with the other value."""
 
     table: pd.DataFrame
+    output_prior: bool  # the profile's setting, that of the report's arms
     results: list[RunResult] = field(repr=False, default_factory=list)
+
+    def _rows(self, frontend: str, prior: bool) -> pd.DataFrame:
+        t = self.table
+        return t[(t["frontend"] == frontend) & (t["output_prior"] == prior)].reset_index(
+            drop=True)
 
     @property
     def raw(self) -> pd.DataFrame:
-        return self.table[self.table["frontend"] == "raw"].reset_index(drop=True)
+        """The report's Table I: raw audio, every pair."""
+        return self._rows("raw", self.output_prior)
 
     @property
     def logmel(self) -> pd.DataFrame:
-        return self.table[self.table["frontend"] == "logmel"].reset_index(drop=True)
+        return self._rows("logmel", self.output_prior)
+
+    @property
+    def prior_arm(self) -> pd.DataFrame:
+        """The report's best pair with the output prior switched (empty without the arm)."""
+        return self._rows("raw", not self.output_prior)
+
+    def prior_effect(self) -> dict[str, Any] | None:
+        """Test ROC-AUC of the prior arm's pair with and without the prior, same seeds."""
+        if self.prior_arm.empty:
+            return None
+        arm = self.prior_arm.iloc[0]
+        raw = self.raw.set_index(["length", "stride"])
+        same = raw.loc[(arm["length"], arm["stride"])]
+        with_prior, without = (same, arm) if self.output_prior else (arm, same)
+        return {"length": int(arm["length"]), "stride": int(arm["stride"]),
+                "with": float(with_prior["test_roc_auc_mean"]),
+                "without": float(without["test_roc_auc_mean"])}
 
     @property
     def best(self) -> pd.Series:
@@ -76,7 +104,8 @@ def shallow_config(profile: Profile, chosen: dict[str, Any], **changes: Any) -> 
         dataset=profile.data_name, sample_rate=profile.shallow_sample_rate,
         split=profile.data_split, require_tag=profile.data_require_tag, model="dieleman",
         batch_clips=profile.shallow_batch_clips, epochs=profile.shallow_epochs,
-        max_train_clips=profile.shallow_max_train_clips, **chosen,
+        max_train_clips=profile.shallow_max_train_clips, loss=profile.shallow_loss,
+        output_prior=profile.shallow_output_prior, **chosen,
     )
     return cfg.replace(**changes)
 
@@ -87,7 +116,8 @@ def logmel_pairs(profile: Profile) -> list[tuple[int, int]]:
 
 def configs(profile: Profile, chosen: dict[str, Any]) -> list[RunConfig]:
     """Every (length, stride) pair x trials on raw audio; then the log-mel front end for the
-    pairs of Dieleman's spectrogram column (when ``table1_logmel``)."""
+    pairs of Dieleman's spectrogram results (``table1.logmel``), and the report's best pair
+    with the output prior switched (``table1.prior_arm``)."""
     out = []
     for length, stride in profile.table1_pairs:
         out += trials(shallow_config(profile, chosen, length=length, stride=stride),
@@ -95,6 +125,12 @@ def configs(profile: Profile, chosen: dict[str, Any]) -> list[RunConfig]:
     for length, stride in logmel_pairs(profile):
         out += trials(shallow_config(profile, chosen, length=length, stride=stride,
                                      frontend="logmel"), profile.shallow_trials)
+    if profile.table1_prior_arm:
+        length, stride = (PRIOR_ARM_PAIR if PRIOR_ARM_PAIR in profile.table1_pairs
+                          else profile.table1_pairs[0])
+        out += trials(shallow_config(profile, chosen, length=length, stride=stride,
+                                     output_prior=not profile.shallow_output_prior),
+                      profile.shallow_trials)
     return out
 
 
@@ -108,18 +144,19 @@ def _published(key: str) -> float:
 def run(profile: Profile, chosen: dict[str, Any], executor: str | Executor = "local") -> Table1:
     """Train (or reuse) Table I's grid with the search's chosen settings."""
     results = run_grid(configs(profile, chosen), executor=executor, label="Table I")
-    table = aggregate(runs_frame(results), ["frontend", "length", "stride"])
+    table = aggregate(runs_frame(results), ["frontend", "output_prior", "length", "stride"])
     pair = [f"{r.length}-{r.stride}" for r in table.itertuples()]
-    raw = table["frontend"] == "raw"
+    raw = (table["frontend"] == "raw") & (table["output_prior"] == profile.shallow_output_prior)
     table["report_test_roc_auc"] = [_published(f"table1.raw.{p}") if r else np.nan
                                     for p, r in zip(pair, raw, strict=True)]
     table["dieleman_test_roc_auc"] = [
         _published(f"dieleman.{f}.{p}") for f, p in zip(table["frontend"], pair, strict=True)]
-    return Table1(table, results)
+    return Table1(table, profile.shallow_output_prior, results)
 
 
 def display(t1: Table1) -> pd.DataFrame:
-    """Table I as the report prints it (test ROC-AUC in %), ours beside the published."""
+    """Table I as the report prints it (test ROC-AUC in %), ours beside it; Dieleman &
+    Schrauwen's own results (their paper, not the report) in the last columns."""
     logmel = {(r.length, r.stride): r for r in t1.logmel.itertuples()}
 
     def published(key: str) -> str:
@@ -134,18 +171,18 @@ def display(t1: Table1) -> pd.DataFrame:
             "ROC-AUC % (ours)": mean_std(r.test_roc_auc_mean, r.test_roc_auc_std, 2, True),
             "PR-AUC (ours)": mean_std(r.test_pr_auc_mean, r.test_pr_auc_std, 3),
             "ROC-AUC % (report)": published(f"table1.raw.{pair}"),
-            "raw (Dieleman)": published(f"dieleman.raw.{pair}"),
+            "trials": r.trials,
             "log-mel (ours)": "" if lm is None else mean_std(lm.test_roc_auc_mean,
                                                             lm.test_roc_auc_std, 3),
-            "spectrogram (Dieleman)": published(f"dieleman.logmel.{pair}"),
-            "trials": r.trials,
+            "raw (Dieleman 2014)": published(f"dieleman.raw.{pair}"),
+            "spectrogram (Dieleman 2014)": published(f"dieleman.logmel.{pair}"),
         })
     return pd.DataFrame(rows)
 
 
 def findings(t1: Table1) -> dict[str, dict]:
     out = {}
-    for r in t1.table.itertuples():
+    for r in pd.concat([t1.raw, t1.logmel]).itertuples():
         m = measurement(r.test_roc_auc_mean, r.test_roc_auc_std, r.trials)
         if r.frontend == "raw":
             out[f"table1.raw.{r.length}-{r.stride}"] = m
@@ -161,7 +198,7 @@ def save(profile: Profile, t1: Table1) -> Outputs:
     runs."""
     out = Outputs()
     out.table(SLUG, t1.table, display(t1))
-    out.figure(SLUG, plots.table1_figure(t1.table))
+    out.figure(SLUG, plots.table1_figure(pd.concat([t1.raw, t1.logmel])))
     best = t1.best
     write_artifact(SLUG, profile.name, {
         "best_pair": [int(best["length"]), int(best["stride"])],

@@ -56,6 +56,11 @@ class Table2:
         """All rows, step by step."""
         return pd.concat([self.norms, self.dropouts, self.long], ignore_index=True)
 
+    @property
+    def test_rule_norm(self) -> Variant:
+        """The normalisation the report's rule (the best test ROC-AUC) would keep."""
+        return self.arms["normalisation"][best_index(self.norms, "test_roc_auc_mean")]
+
     def test_by_norm(self) -> dict[str, float]:
         """Mean test ROC-AUC of batch norm, layer norm and group norm (its best group count on
         validation), best first."""
@@ -124,11 +129,16 @@ def run(profile: Profile, base: RunConfig, executor: str | Executor = "local") -
     for step, table, arms in t2.steps():
         keys = [_published_key(step, v, best_group, best_p) for v in arms]
         table["report_test_roc_auc"] = [BY_KEY[k].value / 100 if k else np.nan for k in keys]
+        # Our rule keeps the best on validation; the report chose the normalisation on test.
+        table["kept"] = [i == best_index(table) for i in range(len(table))]
+        table["best_on_test"] = [i == best_index(table, "test_roc_auc_mean")
+                                 for i in range(len(table))]
     return t2
 
 
 def display(t2: Table2) -> pd.DataFrame:
-    """Table II: every variant's test ROC-AUC (%) with the report's number where it has one."""
+    """Table II: every variant's test ROC-AUC (%) with the report's number where it has one,
+    the variant each step keeps (validation) and the one the report's rule would keep (test)."""
     f = t2.frame
     return pd.DataFrame({
         "step": f["step"], "variant": f["variant"],
@@ -137,6 +147,8 @@ def display(t2: Table2) -> pd.DataFrame:
         "test ROC-AUC % (report)": ["" if pd.isna(v) else f"{100 * v:.2f}%"
                                     for v in f["report_test_roc_auc"]],
         "trials": f["trials"],
+        "kept (validation)": ["yes" if k else "" for k in f["kept"]],
+        "best on test": ["yes" if b else "" for b in f["best_on_test"]],
     })
 
 

@@ -19,6 +19,7 @@ from mtlib.sections.grids import measurement
 
 SLUG = "05_per_tag_analysis"
 CLIPS_SLUG = "05_per_tag_analysis_clips"
+SECTION7_SLUG = "05_per_tag_analysis_section7"
 HIGHLIGHT = "guitar"  # the report's example: the most frequent tag, yet hard
 N_HARDEST = 5
 N_EXTREME_CLIPS = 5
@@ -39,6 +40,18 @@ class PerTag:
     n_scored: int  # tags with a test ROC-AUC and training clips
     hardest: pd.DataFrame  # the N_HARDEST scored tags with the lowest ROC-AUC
     spearman: float  # rank correlation of training count and ROC-AUC over scored tags
+    # Sec. VII: the three clips the report names (their ROC-AUC here when this run's test
+    # set has them) and the six tags it discusses (their ROC-AUC when the vocabulary has them)
+    named_clips: pd.DataFrame
+    section7_tags: pd.DataFrame
+
+    @property
+    def named_clips_found(self) -> int:
+        return int(self.named_clips["in_test_set"].sum())
+
+    @property
+    def section7_tags_missing(self) -> list[str]:
+        return list(self.section7_tags.loc[~self.section7_tags["in_vocabulary"], "tag"])
 
 
 def per_tag_table(results: Sequence[RunResult]) -> pd.DataFrame:
@@ -99,7 +112,29 @@ def run(profile: Profile) -> PerTag:
     rho = (float(spearmanr(scored["n_train_pos"], scored["roc_auc"]).statistic)
            if len(scored) > 2 else float("nan"))
     return PerTag(per_tag, clips, extremes, top, rank, len(scored),
-                  scored.nsmallest(N_HARDEST, "roc_auc"), rho)
+                  scored.nsmallest(N_HARDEST, "roc_auc"), rho, _named_clips(clips),
+                  _section7_tags(per_tag))
+
+
+def _named_clips(clips: pd.DataFrame) -> pd.DataFrame:
+    """The three clips of Sec. VII: the report's ROC-AUC and ours where the run scored them."""
+    from mtlib.data.vocabularies import SECTION7_CLIPS
+
+    ours = dict(zip(clips["clip_id"], clips["clip_auc"], strict=True))
+    return pd.DataFrame([{
+        "clip": c.report_name, "clip_id": c.clip_id, "report_tags": ", ".join(c.report_tags),
+        "report_clip_auc": c.report_auc, "clip_auc": ours.get(c.clip_id, np.nan),
+        "in_test_set": c.clip_id in ours,
+    } for c in SECTION7_CLIPS])
+
+
+def _section7_tags(per_tag: pd.DataFrame) -> pd.DataFrame:
+    """The six tags Sec. VII discusses: whether this run's vocabulary has each, its ROC-AUC."""
+    from mtlib.data.vocabularies import SECTION7_TAGS
+
+    auc = dict(zip(per_tag["tag"], per_tag["roc_auc"], strict=True))
+    return pd.DataFrame([{"tag": t, "in_vocabulary": t in auc, "roc_auc": auc.get(t, np.nan)}
+                         for t in SECTION7_TAGS])
 
 
 def findings(p: PerTag) -> dict[str, dict]:
@@ -118,5 +153,6 @@ def save(profile: Profile, p: PerTag) -> Outputs:
     out.figure(SLUG, plots.per_tag_figure(p.per_tag, highlight=HIGHLIGHT))
     out.table(SLUG, p.per_tag)
     out.table(CLIPS_SLUG, p.extremes)
+    out.table(SECTION7_SLUG, p.named_clips)
     write_artifact(SLUG, profile.name, {"findings": findings(p)})
     return out

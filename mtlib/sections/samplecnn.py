@@ -1,9 +1,10 @@
 """Notebook 07, Section VIII-B: SampleCNN, from Lee et al.'s recipe to the report's changes,
 and a per-tag comparison with the best shallow CNN.
 
-The chain: recreation (batch norm, plateau scheduler) -> group norm -> no scheduler -> a
-momentum grid (the best on validation is kept) -> more epochs. Each step changes one thing
-of the step before.
+The chain: recreation (batch norm, plateau scheduler) -> the normalisations of the profile
+(the best on validation is kept; the report compares group, batch and none) -> no scheduler ->
+a momentum grid (the best on validation is kept) -> more epochs. Each step changes one thing
+of the step before. Lee et al.'s own recipe can be trained beside the chain as a reference.
 """
 
 from __future__ import annotations
@@ -38,28 +39,53 @@ SAMPLECNN_START: dict[str, Any] = {
     "model": "samplecnn", "norm": "batch", "nesterov": True, "momentum": 0.9, "lr": 0.01,
     "plateau": True, "input_norm": "none", "train_eval_clips": 0,
 }
-CHAIN = ("recreation", "group norm", "no scheduler")  # the steps before the momentum grid
-# The report's validation ROC-AUC of each step (the no-scheduler step: the group-norm value
-# plus the published gain).
-REPORT_STEP_KEYS = {"recreation": "samplecnn.recreation", "group norm": "samplecnn.group",
-                    "momentum": "samplecnn.momentum.0.95", "epochs": "samplecnn.long.validation"}
+# Lee et al.'s own recipe where the report's recreation departs from it (our reference arm):
+# audio at 22.05 kHz (their code), 23 clips per batch, every non-overlapping segment of a
+# clip trained as its own example.
+LEE_RECIPE: dict[str, Any] = {
+    "sample_rate": 22050, "batch_clips": 23, "segments": 0, "train_segments": "all",
+    "loss": "unit", "output_prior": False,
+}
+LEE_STEP = "Lee et al.'s recipe"
+STEPS = ("recreation", "normalisation", "no scheduler", "momentum", "epochs")
+# The report's ROC-AUC of each step: (set, published key).
+REPORT_STEP_KEYS = {"recreation": ("test", "samplecnn.recreation"),
+                    "normalisation": ("val", "samplecnn.group"),
+                    "momentum": ("val", "samplecnn.momentum.0.95"),
+                    "epochs": ("val", "samplecnn.long.validation")}
 
 
 @dataclass
 class SampleCNNStudy:
-    """``steps``: one row per step (recreation, group norm, no scheduler, the kept momentum,
-    more epochs) with validation and test ROC-AUC and the report's validation ROC-AUC;
-    ``momenta``: the momentum grid."""
+    """``steps``: one row per step (recreation, the kept normalisation, no scheduler, the kept
+    momentum, more epochs; then Lee et al.'s recipe when trained) with validation and test
+    ROC-AUC and the report's number (``report_val_roc_auc`` / ``report_test_roc_auc``);
+    ``norms`` and ``momenta``: the two grids."""
 
     steps: pd.DataFrame
+    norms: pd.DataFrame
     momenta: pd.DataFrame
+    norm_arms: list[Variant]
     momentum_values: list[float]
+    kept_norm: Variant
     best_momentum: float
     final_results: list[RunResult] = field(repr=False, default_factory=list)
 
+    def step(self, name: str) -> pd.Series:
+        return self.steps.set_index("step").loc[name]
+
     @property
     def final_test(self) -> float:
-        return float(self.steps["test_roc_auc_mean"].iloc[-1])
+        return float(self.step("epochs")["test_roc_auc_mean"])
+
+    @property
+    def recreation_test(self) -> float:
+        return float(self.step("recreation")["test_roc_auc_mean"])
+
+    @property
+    def lee_test(self) -> float | None:
+        return (float(self.step(LEE_STEP)["test_roc_auc_mean"])
+                if LEE_STEP in set(self.steps["step"]) else None)
 
 
 @dataclass
@@ -75,30 +101,39 @@ class PerTagComparison:
 
 
 def samplecnn_base(profile: Profile) -> RunConfig:
-    """Lee et al.'s recipe (SAMPLECNN_START) with the profile's SampleCNN budget."""
+    """Lee et al.'s recipe (SAMPLECNN_START) with the report's changes and the profile's
+    budget: its sample rate, batch, segments, loss."""
     return RunConfig(
         dataset=profile.data_name, sample_rate=profile.samplecnn_sample_rate,
         split=profile.data_split, require_tag=profile.data_require_tag,
         batch_clips=profile.samplecnn_batch_clips, epochs=profile.samplecnn_epochs,
-        max_train_clips=profile.samplecnn_max_train_clips, **SAMPLECNN_START,
+        max_train_clips=profile.samplecnn_max_train_clips, segments=profile.samplecnn_segments,
+        train_segments=profile.samplecnn_train_segments, loss=profile.samplecnn_loss,
+        output_prior=profile.samplecnn_output_prior, **SAMPLECNN_START,
     )
 
 
-def _report_step_values() -> dict[str, float]:
-    out = {step: BY_KEY[key].value for step, key in REPORT_STEP_KEYS.items()}
-    out["no scheduler"] = out["group norm"] + BY_KEY["samplecnn.no_scheduler_gain"].value
-    return out
+def lee_config(profile: Profile) -> RunConfig:
+    """Lee et al.'s own recipe with the profile's epochs and training clips."""
+    return samplecnn_base(profile).replace(**LEE_RECIPE)
+
+
+def norm_variant(norm: str, groups: int) -> Variant:
+    return Variant(norm=norm, groups=groups if norm == "group" else None, plateau=True)
 
 
 def run(profile: Profile, group_count: int, executor: str | Executor = "local") -> SampleCNNStudy:
-    """Recreation -> + group norm -> + no scheduler -> momentum grid -> + more epochs."""
+    """Recreation -> normalisations (kept on validation) -> no scheduler -> momentum grid ->
+    more epochs; and Lee et al.'s recipe beside them (``samplecnn.lee_reference``)."""
     n = profile.samplecnn_trials
     base = samplecnn_base(profile)
     recreation = Variant(norm="batch", plateau=True)
-    grouped = Variant(norm="group", groups=group_count, plateau=True)
-    unscheduled = grouped.then(plateau=False)
-    chain, _ = run_variants("chain", base, [recreation, grouped, unscheduled], n, executor)
-    chain["step"] = list(CHAIN)
+    rec, _ = run_variants("recreation", base, [recreation], n, executor)
+    arms = [norm_variant(x, group_count) for x in profile.samplecnn_norms]
+    norms, _ = run_variants("normalisation", base, arms, n, executor)
+    kept = arms[best_index(norms)]
+    unscheduled = kept.then(plateau=False)
+    nosched, _ = run_variants("no scheduler", base, [unscheduled], n, executor)
 
     ms = list(profile.samplecnn_momenta)
     momenta, _ = run_variants("momentum", base, [unscheduled.then(momentum=m) for m in ms], n,
@@ -106,10 +141,27 @@ def run(profile: Profile, group_count: int, executor: str | Executor = "local") 
     best_m = ms[best_index(momenta)]
     final = unscheduled.then(momentum=best_m, epochs=profile.samplecnn_long_epochs)
     long, results = run_variants("epochs", base, [final], n, executor)
-    steps = pd.concat([chain, momenta.iloc[[ms.index(best_m)]], long], ignore_index=True)
+    parts = [rec, norms.iloc[[arms.index(kept)]], nosched, momenta.iloc[[ms.index(best_m)]],
+             long]
+    if profile.samplecnn_lee_reference:
+        lee = lee_config(profile)
+        lee_rows, _ = run_variants(LEE_STEP, lee, [Variant()], n, executor)
+        parts.append(lee_rows.assign(variant="Lee et al. 2017: 22.05 kHz, batch 23, "
+                                               "segments, per-segment loss"))
+    steps = pd.concat(parts, ignore_index=True)
     report = _report_step_values()
-    steps["report_val_roc_auc"] = [report.get(s, np.nan) for s in steps["step"]]
-    return SampleCNNStudy(steps, momenta, ms, best_m, results)
+    steps["report_val_roc_auc"] = [report.get(("val", s), np.nan) for s in steps["step"]]
+    steps["report_test_roc_auc"] = [report.get(("test", s), np.nan) for s in steps["step"]]
+    return SampleCNNStudy(steps, norms, momenta, arms, ms, kept, best_m, results)
+
+
+def _report_step_values() -> dict[tuple[str, str], float]:
+    out = {(split, step): BY_KEY[key].value for step, (split, key) in REPORT_STEP_KEYS.items()}
+    out[("val", "no scheduler")] = (out[("val", "normalisation")]
+                                    + BY_KEY["samplecnn.no_scheduler_gain"].value)
+    out[("test", "epochs")] = BY_KEY["samplecnn.long.test"].value
+    out[("test", LEE_STEP)] = BY_KEY["lee2017.test"].value
+    return out
 
 
 def compare(study: SampleCNNStudy, shallow: Sequence[RunResult]) -> PerTagComparison:
@@ -130,39 +182,48 @@ def compare(study: SampleCNNStudy, shallow: Sequence[RunResult]) -> PerTagCompar
 
 def display(study: SampleCNNStudy) -> pd.DataFrame:
     s = study.steps
+
+    def report(column: str) -> list[str]:
+        return ["" if pd.isna(v) else f"{v:.3f}" for v in s[column]]
+
     return pd.DataFrame({
         "step": s["step"], "variant": s["variant"],
         "validation ROC-AUC": mean_std_column(s, "val_roc_auc"),
+        "validation (report)": report("report_val_roc_auc"),
         "test ROC-AUC": mean_std_column(s, "test_roc_auc"),
-        "validation ROC-AUC (report)": [f"{v:.3f}" for v in s["report_val_roc_auc"]],
+        "test (report)": report("report_test_roc_auc"),
         "trials": s["trials"],
     })
 
 
 def findings(study: SampleCNNStudy, comparison: PerTagComparison) -> dict[str, dict]:
-    s = study.steps.set_index("step")
+    """Our numbers under the published keys: the recreation on test (as the report scores
+    it), the group-norm arm and the momenta on validation, the last step on both."""
 
-    def val(step: str) -> dict:
-        r = s.loc[step]
-        return measurement(r["val_roc_auc_mean"], r["val_roc_auc_std"], r["trials"],
-                           r["variant"])
+    def val(row: pd.Series) -> dict:
+        return measurement(row["val_roc_auc_mean"], row["val_roc_auc_std"], row["trials"],
+                           row["variant"])
+
+    def test(row: pd.Series) -> dict:
+        return measurement(row["test_roc_auc_mean"], row["test_roc_auc_std"], row["trials"],
+                           row["variant"])
 
     out = {
-        "samplecnn.recreation": val("recreation"),
-        "samplecnn.group": val("group norm"),
+        "samplecnn.recreation": test(study.step("recreation")),
         "samplecnn.no_scheduler_gain": {
-            "value": float(s.loc["no scheduler", "val_roc_auc_mean"]
-                           - s.loc["group norm", "val_roc_auc_mean"]),
-            "note": "validation ROC-AUC difference"},
-        "samplecnn.long.validation": val("epochs"),
-        "samplecnn.long.test": measurement(s.loc["epochs", "test_roc_auc_mean"],
-                                           s.loc["epochs", "test_roc_auc_std"],
-                                           s.loc["epochs", "trials"]),
+            "value": float(study.step("no scheduler")["val_roc_auc_mean"]
+                           - study.step("normalisation")["val_roc_auc_mean"]),
+            "note": "validation ROC-AUC difference to the kept normalisation"},
+        "samplecnn.long.validation": val(study.step("epochs")),
+        "samplecnn.long.test": test(study.step("epochs")),
     }
-    out["lee2017.test"] = out["samplecnn.long.test"]
-    for m, r in zip(study.momentum_values, study.momenta.itertuples(), strict=True):
-        out[f"samplecnn.momentum.{m:g}"] = measurement(r.val_roc_auc_mean, r.val_roc_auc_std,
-                                                       r.trials, r.variant)
+    for arm, (_, row) in zip(study.norm_arms, study.norms.iterrows(), strict=True):
+        if arm.norm == "group":
+            out["samplecnn.group"] = val(row)
+    if study.lee_test is not None:
+        out["lee2017.test"] = test(study.step(LEE_STEP))
+    for m, (_, row) in zip(study.momentum_values, study.momenta.iterrows(), strict=True):
+        out[f"samplecnn.momentum.{m:g}"] = val(row)
     if comparison.guitar_gain is not None:
         out["samplecnn.guitar_gain"] = {"value": comparison.guitar_gain,
                                         "note": f"relative gain of the tag {HIGHLIGHT}, %"}
@@ -172,7 +233,8 @@ def findings(study: SampleCNNStudy, comparison: PerTagComparison) -> dict[str, d
 def save(profile: Profile, study: SampleCNNStudy, comparison: PerTagComparison) -> Outputs:
     out = Outputs()
     out.table(SLUG, study.steps, display(study))
-    published = dict(zip(study.steps["variant"], study.steps["report_val_roc_auc"], strict=True))
+    published = {v: r for v, r in zip(study.steps["variant"], study.steps["report_val_roc_auc"],
+                                       strict=True) if pd.notna(r)}
     out.figure(SLUG, plots.variant_bars(study.steps, "val_roc_auc", published,
                                         "validation ROC-AUC"))
     out.table(PER_TAG_SLUG, comparison.table)

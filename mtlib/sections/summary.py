@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mtlib import ledger
 from mtlib.artifacts import artifact_path, read_artifact
 from mtlib.outputs import Outputs
 from mtlib.products import KEY_FIGURES, WITH_FINDINGS
@@ -19,6 +20,8 @@ from mtlib.tables import mean_std
 
 SLUG = "08_summary"
 TRENDS_SLUG = "08_summary_trends"
+DEVIATIONS_SLUG = "08_summary_deviations"
+READINGS_SLUG = "08_summary_readings"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class Summary:
     published: pd.DataFrame
     trends: pd.DataFrame
     standin: bool  # measured on the stand-in corpus, not on MTAT
+    deviations: pd.DataFrame  # mtlib.ledger.deviations: setting, report, profile, why
+    readings: pd.DataFrame  # mtlib.ledger.readings: what the report leaves open
 
     @property
     def n_measured(self) -> int:
@@ -125,7 +130,8 @@ def _trend_rows(findings: dict[str, dict]) -> pd.DataFrame:
 def run(profile: Profile) -> Summary:
     findings = collect_findings(profile.name)
     return Summary(profile.name, _published_rows(findings), _trend_rows(findings),
-                   profile.data_source == "standin")
+                   profile.data_source == "standin", ledger.deviations(profile),
+                   ledger.readings())
 
 
 def _ours_text(entry: Published, f: dict | None) -> str:
@@ -168,6 +174,9 @@ def save(profile: Profile, s: Summary) -> Outputs:
     out = Outputs()
     out.table(SLUG, s.published, display_published(s))
     out.table(TRENDS_SLUG, s.trends, display_trends(s))
+    out.table(DEVIATIONS_SLUG, s.deviations, s.deviations.drop(columns="key").rename(columns={
+        "report": "the report", "profile": f"this profile ({s.profile})"}))
+    out.table(READINGS_SLUG, s.readings, s.readings.drop(columns="key"))
     return out
 
 

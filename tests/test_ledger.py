@@ -1,0 +1,63 @@
+"""The report's settings: every profile departs from them only with a declared reason, and the
+full profile's planned runs carry the report's values."""
+
+from __future__ import annotations
+
+import pytest
+
+from mtlib import ledger
+from mtlib.errors import MtlibError
+from mtlib.plan import record
+from mtlib.profiles import available, load_profile
+
+
+@pytest.mark.parametrize("name", available())
+def test_every_departure_of_every_profile_is_declared(name):
+    ledger.check(load_profile(name))
+
+
+def test_an_undeclared_or_stale_reason_fails():
+    full = load_profile("full")
+    with pytest.raises(MtlibError, match="without a reason: shallow.epochs"):
+        ledger.check(full.replace(shallow_epochs=20))
+    with pytest.raises(MtlibError, match="does not change: shallow.epochs"):
+        ledger.check(full.replace(deviations={**dict(full.deviations),
+                                              "shallow.epochs": "no reason"}))
+
+
+def test_full_departs_only_where_it_adds_an_arm_or_cannot_follow():
+    table = ledger.deviations(load_profile("full")).set_index("key")
+    assert set(table.index) == {"data.clips", "table2.selection", "table1.logmel",
+                                "table1.prior_arm", "samplecnn.lee_reference"}
+    assert table.loc["data.clips", "report"] == "21,355 clips, 72.23 / 7.20 / 20.56 %"
+    assert all(table["why"].str.len() > 40)
+
+
+def test_the_full_plan_carries_the_reports_settings():
+    full = load_profile("full")
+    configs = record(full)[0].configs()
+    shallow = [c for c in configs if c.model == "dieleman"]
+    deep = [c for c in configs if c.model == "samplecnn"]
+    # Every shallow run: the report's loss, batch and sample rate; no prior but in its arm.
+    assert {(c.loss, c.batch_clips, c.sample_rate) for c in shallow} == {("clip", 10, 12000)}
+    prior = [c for c in shallow if c.output_prior]
+    assert {(c.length, c.stride) for c in prior} == {(256, 256)} and len(prior) == 5
+    assert {c.epochs for c in shallow} == {30, 40}
+    # The search keeps 32 filters; every later shallow run has them.
+    assert {c.filters for c in shallow if c.epochs == 40} == {32}
+    # SampleCNN: the report's recreation, except the Lee et al. reference arm.
+    report_arms = [c for c in deep if c.sample_rate == 12000]
+    assert {(c.batch_clips, c.segments, c.train_segments, c.loss, c.plateau_epochs)
+            for c in report_arms} == {(10, 10, "all", "clip", 3)}
+    assert {c.norm for c in report_arms} == {"group", "batch", "none"}
+    assert {c.momentum for c in report_arms} == set(ledger.MOMENTA)
+    assert {c.epochs for c in report_arms} == {20, 30}
+    lee = [c for c in deep if c.sample_rate != 12000]
+    assert {(c.sample_rate, c.batch_clips, c.segments, c.loss) for c in lee} == {
+        (22050, 23, 0, "unit")}
+
+
+def test_readings_say_why():
+    readings = ledger.readings().set_index("key")
+    assert "garbled" in readings.loc["samplecnn.segments", "why"]
+    assert all(readings["why"].str.len() > 10)

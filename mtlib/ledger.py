@@ -20,6 +20,7 @@ import pandas as pd
 from mtlib.constants import N_SUBCLIPS, N_TAGS
 from mtlib.errors import MtlibError
 from mtlib.profiles import Profile
+from mtlib.recipes import SAMPLECNN_START
 
 MOMENTA = tuple(round(0.90 + 0.01 * i, 2) for i in range(10))  # 0.90, 0.91, ..., 0.99
 
@@ -64,12 +65,7 @@ def _plateau() -> str:
 
 
 def _samplecnn_start(key: str) -> Callable[[Profile], Any]:
-    def of(p: Profile) -> Any:
-        from mtlib.sections.samplecnn import SAMPLECNN_START
-
-        return SAMPLECNN_START[key]
-
-    return of
+    return lambda p: SAMPLECNN_START[key]
 
 
 SETTINGS: tuple[Setting, ...] = (

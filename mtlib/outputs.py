@@ -38,7 +38,7 @@ class Outputs:
         for kind, slug, obj in self.items:
             if slugs and slug not in slugs:
                 continue
-            display(Markdown(f"**{caption(slug)}** (`{slug}`)"))
+            display(Markdown(f"**{caption(slug, kind)}** (`{slug}`)"))
             if kind == "figure":
                 plots.show(obj)
             else:

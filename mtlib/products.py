@@ -100,9 +100,10 @@ def notebook_of(slug: str) -> str:
     raise KeyError(slug)
 
 
-def caption(slug: str) -> str:
+def caption(slug: str, kind: str = "figure") -> str:
+    """The caption of figure or table ``slug`` (a figure and a table may share a slug)."""
     p = PRODUCTS[notebook_of(slug)]
-    return p.figures.get(slug) or p.tables[slug]
+    return (p.figures if kind == "figure" else p.tables)[slug]
 
 
 def check_slug(slug: str, kind: str) -> None:

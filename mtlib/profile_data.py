@@ -24,7 +24,7 @@ def sample_rates(profile: Profile) -> list[int]:
     CNN's, SampleCNN's, and Lee et al.'s when the profile trains their recipe."""
     rates = {profile.shallow_sample_rate, profile.samplecnn_sample_rate}
     if profile.samplecnn_lee_reference:
-        from mtlib.sections.samplecnn import LEE_RECIPE
+        from mtlib.recipes import LEE_RECIPE
 
         rates.add(LEE_RECIPE["sample_rate"])
     return sorted(rates)

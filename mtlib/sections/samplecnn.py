@@ -10,7 +10,7 @@ of the step before. Lee et al.'s own recipe can be trained beside the chain as a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from mtlib.executors import Executor
 from mtlib.outputs import Outputs
 from mtlib.profiles import Profile
 from mtlib.published import BY_KEY
+from mtlib.recipes import LEE_RECIPE, SAMPLECNN_START
 from mtlib.rundir import RunResult
 from mtlib.sections.grids import best_index, measurement, run_variants
 from mtlib.sections.per_tag_analysis import HIGHLIGHT, per_tag_table
@@ -31,21 +32,6 @@ from mtlib.variants import Variant
 SLUG = "07_samplecnn"
 PER_TAG_SLUG = "07_samplecnn_per_tag"
 
-# Section VIII-B starts from Lee et al.'s recipe: batch norm, SGD with Nesterov momentum 0.9,
-# lr 0.01 divided by 5 on a validation plateau, dropout 0.5 before the output (model default).
-# No training-set ROC-AUC per epoch (train_eval_clips=0): the report shows no SampleCNN
-# training curve, and scoring 200 clips x all segments would cost as much as validation.
-SAMPLECNN_START: dict[str, Any] = {
-    "model": "samplecnn", "norm": "batch", "nesterov": True, "momentum": 0.9, "lr": 0.01,
-    "plateau": True, "input_norm": "none", "train_eval_clips": 0,
-}
-# Lee et al.'s own recipe where the report's recreation departs from it (our reference arm):
-# audio at 22.05 kHz (their code), 23 clips per batch, every non-overlapping segment of a
-# clip trained as its own example.
-LEE_RECIPE: dict[str, Any] = {
-    "sample_rate": 22050, "batch_clips": 23, "segments": 0, "train_segments": "all",
-    "loss": "unit", "output_prior": False,
-}
 LEE_STEP = "Lee et al.'s recipe"
 STEPS = ("recreation", "normalisation", "no scheduler", "momentum", "epochs")
 # The report's ROC-AUC of each step: (set, published key).

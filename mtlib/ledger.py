@@ -196,6 +196,8 @@ def _same(a: Any, b: Any) -> bool:
 
 def _text(value: Any) -> str:
     if isinstance(value, tuple | list):
+        if value and all(isinstance(v, tuple | list) for v in value):  # pairs: 1024/512
+            return ", ".join("/".join(_text(x) for x in v) for v in value)
         return ", ".join(_text(v) for v in value)
     if isinstance(value, bool):
         return "yes" if value else "no"

@@ -120,7 +120,7 @@ def test_bad_values_fail_with_the_key_and_the_expectation(tmp_path, edit, messag
 
 
 def test_unknown_profile_name_lists_the_shipped_ones():
-    with pytest.raises(ProfileError, match="valid: full, quick, smoke"):
+    with pytest.raises(ProfileError, match="valid: full, quick, rehearsal, smoke"):
         load_profile("huge")
 
 

@@ -157,9 +157,10 @@ def table1_figure(table: pd.DataFrame) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(6.4, 3.2))
     ax.errorbar(x, raw["test_roc_auc_mean"], yerr=raw["test_roc_auc_std"].fillna(0),
                 marker="o", capsize=3, label="ours (raw)", color=PALETTE[0])
-    series = (("report", raw, "report_test_roc_auc", PALETTE[1], "s"),
-              ("Dieleman raw", raw, "dieleman_test_roc_auc", PALETTE[2], "^"),
-              ("Dieleman spectrogram", logmel, "dieleman_test_roc_auc", PALETTE[4], "v"),
+    series = (("the report", raw, "report_test_roc_auc", PALETTE[1], "s"),
+              ("Dieleman & Schrauwen 2014, raw", raw, "dieleman_test_roc_auc", PALETTE[2], "^"),
+              ("Dieleman & Schrauwen 2014, spectrogram", logmel, "dieleman_test_roc_auc",
+               PALETTE[4], "v"),
               ("ours (log-mel)", logmel, "test_roc_auc_mean", PALETTE[3], "D"))
     for name, rows, column, colour, marker in series:
         pts = [(pairs.index((r.length, r.stride)), getattr(r, column))

@@ -32,6 +32,7 @@ class TagDistribution:
     report_clips: int  # the report's 21,355
     report_percent: dict[str, float]  # the report's 72.23 / 7.20 / 20.56
     report_counts: dict[str, list[int]]  # the part sizes its percentages allow
+    max_top50_clips: int  # the most clips any top-50 of raw MTAT tags can hold
 
     @property
     def percent(self) -> dict[str, float]:
@@ -84,6 +85,7 @@ def run(profile: Profile) -> TagDistribution:
         clips=sizes, report_clips=vocabularies.REPORT_TOTAL,
         report_percent=dict(vocabularies.REPORT_PERCENT),
         report_counts=vocabularies.implied_report_counts(),
+        max_top50_clips=vocabularies.MAX_TOP50_CLIPS,
     )
 
 

@@ -77,8 +77,8 @@ PRODUCTS: dict[str, Products] = {
     ),
     "08_summary": Products(
         figures={},
-        tables={"08_summary": "Every published number beside ours",
-                "08_summary_trends": "The report's comparisons, checked here",
+        tables={"08_summary_claims": "The report's claims, each with its verdict here",
+                "08_summary": "Every published number beside ours",
                 "08_summary_deviations": "Where this profile departs from the report, and why",
                 "08_summary_readings": "Settings the report leaves open, and our reading"},
     ),

@@ -283,8 +283,17 @@ def save(profile: Profile, search: Search) -> Outputs:
                     "best": s.best, "val_roc_auc": s.table["val_roc_auc_mean"].tolist()}
                    for s in search.stages],
         "findings": findings(search),
+        "arms": arms(search),
     })
     return out
+
+
+def arms(search: Search) -> dict[str, list[str]]:
+    """Run ids of every searched value, ``search.<field>.<value>`` (see :mod:`mtlib.claims`);
+    the fine learning-rate grid extends the coarse one."""
+    return {f"search.{s.stage.field}.{value_key(v)}": ids.split()
+            for s in search.stages for v, ids in zip(s.table["value"], s.table["run_ids"],
+                                                     strict=True)}
 
 
 def chosen_config(profile: Profile) -> dict[str, Any]:

@@ -204,7 +204,18 @@ def save(profile: Profile, t1: Table1) -> Outputs:
         "best_pair": [int(best["length"]), int(best["stride"])],
         "best_run_ids": best["run_ids"].split(),
         "findings": findings(t1),
+        "arms": arms(t1),
     })
+    return out
+
+
+def arms(t1: Table1) -> dict[str, list[str]]:
+    """Run ids per arm (see :mod:`mtlib.claims`): ``table1.<frontend>.<L>-<S>`` and
+    ``table1.prior_arm``."""
+    out = {f"table1.{r.frontend}.{r.length}-{r.stride}": r.run_ids.split()
+           for r in pd.concat([t1.raw, t1.logmel]).itertuples()}
+    if not t1.prior_arm.empty:
+        out["table1.prior_arm"] = t1.prior_arm["run_ids"].iloc[0].split()
     return out
 
 

@@ -183,7 +183,31 @@ def save(profile: Profile, t2: Table2) -> Outputs:
         "final_run_ids": [r.run_id for r in t2.final_results],
         "best_run_id": best_run(t2.final_results).run_id,
         "findings": findings(t2),
+        "arms": arms(t2),
     })
+    return out
+
+
+def arms(t2: Table2) -> dict[str, list[str]]:
+    """Run ids per arm (see :mod:`mtlib.claims`): ``table2.<norm>`` (group norm:
+    ``table2.group.<G>`` and ``table2.group`` for the best G), ``table2.kept`` (the kept
+    normalisation), ``table2.dropout.<p>`` and ``table2.dropout`` (the kept p), ``table2.long``."""
+    out: dict[str, list[str]] = {}
+    for step, table, variants in t2.steps():
+        for v, ids in zip(variants, table["run_ids"], strict=True):
+            ids = ids.split()
+            if step == "normalisation":
+                out[f"table2.group.{v.groups}" if v.norm == "group" else f"table2.{v.norm}"] = ids
+                if v == t2.best_group:
+                    out["table2.group"] = ids
+                if v == t2.kept_norm:
+                    out["table2.kept"] = ids
+            elif step == "dropout":
+                out[f"table2.dropout.{v.dropout:g}"] = ids
+                if v.dropout == t2.best_dropout:
+                    out["table2.dropout"] = ids
+            else:
+                out["table2.long"] = ids
     return out
 
 

@@ -34,6 +34,10 @@ PER_TAG_SLUG = "07_samplecnn_per_tag"
 
 LEE_STEP = "Lee et al.'s recipe"
 STEPS = ("recreation", "normalisation", "no scheduler", "momentum", "epochs")
+# The arm key of each step's runs in the artifact (``samplecnn.<key>``, see mtlib.claims).
+ARM_KEYS = {"recreation": "recreation", "normalisation": "normalisation",
+            "no scheduler": "no_scheduler", "momentum": "momentum", "epochs": "long",
+            LEE_STEP: "lee"}
 # The report's ROC-AUC of each step: (set, published key).
 REPORT_STEP_KEYS = {"recreation": ("test", "samplecnn.recreation"),
                     "normalisation": ("val", "samplecnn.group"),
@@ -230,5 +234,18 @@ def save(profile: Profile, study: SampleCNNStudy, comparison: PerTagComparison) 
         "best_momentum": study.best_momentum,
         "final_run_ids": [r.run_id for r in study.final_results],
         "findings": findings(study, comparison),
+        "arms": arms(study),
     })
+    return out
+
+
+def arms(study: SampleCNNStudy) -> dict[str, list[str]]:
+    """Run ids per arm (see :mod:`mtlib.claims`): ``samplecnn.<ARM_KEYS[step]>`` per step,
+    ``samplecnn.norm.<norm>`` and ``samplecnn.momentum.<m>`` for the two grids."""
+    out = {f"samplecnn.{ARM_KEYS[step]}": ids.split()
+           for step, ids in zip(study.steps["step"], study.steps["run_ids"], strict=True)}
+    for arm, ids in zip(study.norm_arms, study.norms["run_ids"], strict=True):
+        out[f"samplecnn.norm.{arm.norm}"] = ids.split()
+    for m, ids in zip(study.momentum_values, study.momenta["run_ids"], strict=True):
+        out[f"samplecnn.momentum.{m:g}"] = ids.split()
     return out

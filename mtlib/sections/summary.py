@@ -1,5 +1,6 @@
-"""Notebook 08: every published number beside ours, and the report's comparisons checked on
-this profile's results. Nothing here trains: it reads the artifacts of notebooks 02-07."""
+"""Notebook 08: the report's claims judged on this profile's runs (:mod:`mtlib.claims`), every
+published number beside ours, and where the profile departs from the report. Nothing here
+trains: it reads the artifacts of notebooks 02-07 and their runs."""
 
 from __future__ import annotations
 
@@ -9,75 +10,40 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mtlib import ledger
+from mtlib import claims, ledger
 from mtlib.artifacts import artifact_path, read_artifact
 from mtlib.outputs import Outputs
 from mtlib.products import KEY_FIGURES, WITH_FINDINGS
 from mtlib.profiles import Profile
-from mtlib.published import BY_KEY, PUBLISHED, Published, format_value
-from mtlib.sections.grids import value
+from mtlib.published import PUBLISHED, Published, format_value
 from mtlib.tables import mean_std
 
 SLUG = "08_summary"
-TRENDS_SLUG = "08_summary_trends"
+CLAIMS_SLUG = "08_summary_claims"
 DEVIATIONS_SLUG = "08_summary_deviations"
 READINGS_SLUG = "08_summary_readings"
-
-
-@dataclass(frozen=True)
-class Trend:
-    """A comparison the report makes: it holds when value(a) > value(b). ``ours_a`` /
-    ``ours_b`` name our keys where our chain kept another variant than the report's (dropout
-    is added to whichever normalisation won on validation here, group norm in the report)."""
-
-    claim: str
-    a: str
-    b: str
-    ours_a: str | None = None
-    ours_b: str | None = None
-
-
-TRENDS: tuple[Trend, ...] = (
-    Trend("min-max input scaling beats no normalisation", "search.input_norm.minmax",
-          "search.input_norm.none"),
-    Trend("min-max input scaling beats standardisation", "search.input_norm.minmax",
-          "search.input_norm.standardise"),
-    Trend("length = stride = 256 beats 1024", "table1.raw.256-256", "table1.raw.1024-1024"),
-    Trend("layer norm beats batch norm", "table2.layer", "table2.batch"),
-    Trend("group norm beats layer norm", "table2.group", "table2.layer"),
-    Trend("dropout improves the kept normalisation", "table2.dropout", "table2.group",
-          "table2.dropout", "table2.kept"),
-    Trend("longer training improves it further", "table2.long", "table2.dropout"),
-    Trend("SampleCNN beats the best shallow CNN (test)", "samplecnn.long.test", "table2.long"),
-)
 
 
 @dataclass
 class Summary:
     """``published``: one row per published number (numeric: published, ours_mean, ours_std,
-    ours_n; text values such as a tag name in published_label / ours_label). ``trends``: one
-    row per :data:`TRENDS` entry (report_difference, ours_difference, report_holds,
-    ours_holds; NaN where not measured)."""
+    ours_n; text values such as a tag name in published_label / ours_label)."""
 
     profile: str
     published: pd.DataFrame
-    trends: pd.DataFrame
     standin: bool  # measured on the stand-in corpus, not on MTAT
+    claims: pd.DataFrame  # mtlib.claims.claims_table: every claim with its verdict
     deviations: pd.DataFrame  # mtlib.ledger.deviations: setting, report, profile, why
     readings: pd.DataFrame  # mtlib.ledger.readings: what the report leaves open
 
     @property
+    def verdicts(self) -> dict[str, int]:
+        """How many claims got each verdict."""
+        return claims.verdict_counts(self.claims)
+
+    @property
     def n_measured(self) -> int:
         return int(self.published["measured"].sum())
-
-    @property
-    def checked(self) -> pd.DataFrame:
-        return self.trends[self.trends["ours_holds"].notna()]
-
-    @property
-    def n_agree(self) -> int:
-        c = self.checked
-        return int((c["ours_holds"] == c["report_holds"]).sum())
 
 
 def collect_findings(profile: str) -> dict[str, dict]:
@@ -87,10 +53,6 @@ def collect_findings(profile: str) -> dict[str, dict]:
         if artifact_path(slug, profile).is_file():
             out.update(read_artifact(slug, profile).get("findings", {}))
     return out
-
-
-def _as_auc(entry: Published) -> float:
-    return entry.value / 100.0 if entry.unit == "%" else entry.value
 
 
 def _published_rows(findings: dict[str, dict]) -> pd.DataFrame:
@@ -115,22 +77,10 @@ def _published_rows(findings: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _trend_rows(findings: dict[str, dict]) -> pd.DataFrame:
-    rows = []
-    for t in TRENDS:
-        report = _as_auc(BY_KEY[t.a]) - _as_auc(BY_KEY[t.b])
-        oa, ob = value(findings.get(t.ours_a or t.a)), value(findings.get(t.ours_b or t.b))
-        ours = np.nan if oa is None or ob is None else oa - ob
-        rows.append({"claim": t.claim, "report_difference": report,
-                     "report_holds": report > 0, "ours_difference": ours,
-                     "ours_holds": None if np.isnan(ours) else bool(ours > 0)})
-    return pd.DataFrame(rows)
-
-
 def run(profile: Profile) -> Summary:
     findings = collect_findings(profile.name)
-    return Summary(profile.name, _published_rows(findings), _trend_rows(findings),
-                   profile.data_source == "standin", ledger.deviations(profile),
+    return Summary(profile.name, _published_rows(findings), profile.data_source == "standin",
+                   claims.claims_table(profile.name), ledger.deviations(profile),
                    ledger.readings())
 
 
@@ -157,23 +107,28 @@ def display_published(s: Summary) -> pd.DataFrame:
     } for p in PUBLISHED])
 
 
-def display_trends(s: Summary) -> pd.DataFrame:
-    t = s.trends
+def display_claims(s: Summary) -> pd.DataFrame:
+    c = s.claims
 
-    def yes_no(v: Any) -> str:
-        return "not measured" if v is None or v is np.nan else ("yes" if v else "no")
+    def signed(v: float) -> str:
+        return "" if pd.isna(v) else f"{v:+.3f}"
 
     return pd.DataFrame({
-        "claim": t["claim"], "report": [yes_no(v) for v in t["report_holds"]],
-        "ours": [yes_no(v) for v in t["ours_holds"]],
-        "ours: difference": ["" if pd.isna(d) else f"{d:+.4f}" for d in t["ours_difference"]],
+        "section": c["section"], "claim": c["claim"],
+        "report": [signed(v) for v in c["report_difference"]],
+        "ours (95 % interval)": ["" if pd.isna(e) else
+                                 f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]" if pd.notna(lo) else
+                                 f"{e:+.3f}" for e, lo, hi in zip(c["effect"], c["low"],
+                                                                 c["high"], strict=True)],
+        "spread over trials": ["" if pd.isna(v) else f"{v:.3f}" for v in c["trial_std"]],
+        "verdict": c["verdict"], "note": c["note"],
     })
 
 
 def save(profile: Profile, s: Summary) -> Outputs:
     out = Outputs()
+    out.table(CLAIMS_SLUG, s.claims, display_claims(s))
     out.table(SLUG, s.published, display_published(s))
-    out.table(TRENDS_SLUG, s.trends, display_trends(s))
     out.table(DEVIATIONS_SLUG, s.deviations, s.deviations.drop(columns="key").rename(columns={
         "report": "the report", "profile": f"this profile ({s.profile})"}))
     out.table(READINGS_SLUG, s.readings, s.readings.drop(columns="key"))

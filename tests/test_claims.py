@@ -1,0 +1,111 @@
+"""Claims and verdicts: the paired bootstrap over test clips, and every verdict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mtlib import claims
+from mtlib.config import RunConfig
+from mtlib.rundir import RunResult
+
+TAGS = ["guitar", "piano", "rock", "drums"]
+
+
+class Store:
+    """A run store in memory."""
+
+    def __init__(self, runs):
+        self.runs = {r.run_id: r for r in runs}
+
+    def load(self, run_id):
+        return self.runs.get(run_id)
+
+
+def run(name: str, skill: float, seed: int, val: float = 0.8, n: int = 200,
+        per_tag_skill: dict | None = None) -> RunResult:
+    """A run whose test scores follow the labels with ``skill`` (0: chance, large: perfect)."""
+    rng = np.random.default_rng(0)  # the same test labels for every run
+    y = (rng.random((n, len(TAGS))) < 0.3).astype(np.uint8)
+    noise = np.random.default_rng(seed + 100 * len(name)).normal(size=y.shape)
+    skills = np.array([(per_tag_skill or {}).get(t, skill) for t in TAGS])
+    scores = (y * skills + noise).astype(np.float32)
+    cfg = RunConfig(dataset=name, seed=seed)
+    metrics = {"val_roc_auc": val, "test_roc_auc": 0.0,
+               "per_tag": {t: {"n_train_pos": 100 - 20 * i} for i, t in enumerate(TAGS)}}
+    history = pd.DataFrame({"val_roc_auc": [0.6, 0.8, 0.7]})
+    return RunResult(f"{name}{seed}", cfg, None, metrics, history,
+                     _predictions=(np.arange(n), y, scores, TAGS))
+
+
+def arms_of(**groups):
+    runs = [r for rs in groups.values() for r in rs]
+    return {k: [r.run_id for r in rs] for k, rs in groups.items()}, Store(runs)
+
+
+def claim(a="a", b="b", kind="arms"):
+    return claims.Claim("test", "-", "a beats b", a, b, kind=kind)
+
+
+def test_a_clear_effect_holds_and_its_reverse_fails():
+    good = [run("good", 2.0, s) for s in range(2)]
+    weak = [run("weak", 0.3, s) for s in range(2)]
+    arms, store = arms_of(a=good, b=weak)
+    row = claims.judge(claim(), arms, store, resamples=200)
+    assert row["verdict"] == "holds" and row["low"] > 0 and row["effect"] > 0.2
+    assert row["n_clips"] == 200 and np.isfinite(row["trial_std"])
+    assert claims.judge(claim("b", "a"), arms, store, resamples=200)["verdict"] == "fails"
+
+
+def test_no_difference_is_inconclusive_never_a_yes():
+    a = [run("same", 1.0, s) for s in range(2)]
+    b = [run("other", 1.0, s + 7) for s in range(2)]  # same skill, other noise
+    arms, store = arms_of(a=a, b=b)
+    row = claims.judge(claim(), arms, store, resamples=200)
+    assert row["low"] < 0 < row["high"] and row["verdict"] == "inconclusive"
+
+
+def test_an_arm_below_the_validation_floor_cannot_judge():
+    good = [run("good", 2.0, 0)]
+    chance = [run("chance", 0.0, 0, val=0.55)]
+    arms, store = arms_of(a=good, b=chance)
+    assert claims.judge(claim(), arms, store, resamples=50)["verdict"] == "not trained enough"
+
+
+def test_a_missing_arm_is_not_measured():
+    arms, store = arms_of(a=[run("good", 2.0, 0)])
+    row = claims.judge(claim(), arms, store, resamples=50)
+    assert row["verdict"] == "not measured" and np.isnan(row["effect"])
+
+
+def test_guitar_below_the_median_tag_and_the_tag_count_correlation():
+    hard_guitar = [run("pair", 2.0, s, per_tag_skill={"guitar": 0.2}) for s in range(2)]
+    arms = {"table1.raw.256-256": [r.run_id for r in hard_guitar]}
+    store = Store(hard_guitar)
+    guitar = claims.judge(claims.Claim("g", "VII", "guitar low", "", kind="guitar"), arms,
+                          store, resamples=100)
+    assert guitar["effect"] < 0 and guitar["verdict"] == "holds"
+    peak = claims.judge(claims.Claim("p", "VI", "peak", "", kind="peak"), arms, store)
+    assert peak["effect"] == pytest.approx(0.1) and peak["verdict"] == "holds"
+    # The most frequent tag is the hardest here: count and AUC anti-correlate.
+    rare = claims.judge(claims.Claim("r", "VII", "rare low", "", kind="tag_count"), arms,
+                        store, resamples=100)
+    assert rare["effect"] < 0
+
+
+def test_bootstrap_interval_and_verdict_rules():
+    samples = claims.bootstrap(lambda rows: float(rows.mean()), 100, resamples=300)
+    low, high = claims.interval(samples)
+    assert 40 < low < 49.5 < high < 59
+    assert claims.verdict(0.01, 0.03) == "holds" and claims.verdict(-0.03, -0.01) == "fails"
+    assert claims.verdict(-0.01, 0.02) == "inconclusive"
+    assert claims.verdict(-0.03, -0.01, direction=-1) == "holds"
+    assert claims.verdict(float("nan"), float("nan")) == "not measured"
+
+
+def test_every_claim_names_arms_the_sections_write():
+    known = ("search.", "table1.", "table2.", "samplecnn.")
+    for c in claims.CLAIMS:
+        if c.kind in ("arms", "tag_gain"):
+            assert c.a.startswith(known) and c.b.startswith(known), c.key

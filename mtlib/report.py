@@ -222,6 +222,7 @@ figure{{display:inline-block;margin:0.5em}}</style></head>
 <body>
 <h1>Digging Deeper into Automatic Music Tagging: reproduction</h1>
 <p>Profile <b>{html.escape(profile.name)}</b>: {html.escape(profile.description)}</p>
+{_claims_html()}
 <h2>Notebooks</h2>
 <p>Dataset step {timings.get('dataset_seconds', 0):.0f} s; notebooks {total:.0f} s.</p>
 <ol>{''.join(items)}</ol>
@@ -234,6 +235,30 @@ figure{{display:inline-block;margin:0.5em}}</style></head>
     out = report / "index.html"
     atomic_write_text(out, page)
     return out
+
+
+def _claims_html() -> str:
+    """The claims table of notebook 08 with its verdict counts, or "" before 08 ran."""
+    from mtlib.claims import verdict_counts
+
+    path = paths.table_path("08_summary_claims", "csv")
+    if not path.is_file():
+        return ""
+    import pandas as pd
+
+    claims = pd.read_csv(path)
+    counts = ", ".join(f"{n} {v}" for v, n in verdict_counts(claims).items())
+    rows = []
+    for r in claims.itertuples():
+        ours = "" if pd.isna(r.effect) else f"{r.effect:+.3f}" + (
+            "" if pd.isna(r.low) else f" [{r.low:+.3f}, {r.high:+.3f}]")
+        report = "" if pd.isna(r.report_difference) else f"{r.report_difference:+.3f}"
+        rows.append(f"<tr><td>{html.escape(str(r.section))}</td><td>{html.escape(r.claim)}</td>"
+                    f"<td>{report}</td><td>{ours}</td><td>{html.escape(r.verdict)}</td></tr>")
+    return (f"<h2>The report's claims</h2><p>{html.escape(counts)} (of {len(claims)}; 95 % "
+            "intervals from a paired bootstrap over test clips).</p><table><tr><th>section</th>"
+            "<th>claim</th><th>report</th><th>ours [95 % interval]</th><th>verdict</th></tr>"
+            + "".join(rows) + "</table>")
 
 
 def _load_timings(profile: str) -> dict:

@@ -105,6 +105,7 @@ def test_every_notebook_ran_and_wrote_its_outputs(smoke_report):
                 assert not text.str.match(FORMATTED).any(), (table, column)
         assert paths.log_path(slug).is_file()
     index = (paths.report_dir() / "index.html").read_text()
+    assert "<h2>The report's claims</h2>" in index and "not measured" in index
     for png in paths.figures_dir().glob("*.png"):
         assert f"../figures/{png.name}" in index
     for csv in paths.tables_dir().glob("*.csv"):

@@ -90,7 +90,10 @@ def test_bad_inputs_fail_with_one_line(smoke_run, tmp_path, capsys):
     assert cli.main(["tag", str(MTAT_CLIP), "--run", "0123456789ab"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no finished run '0123456789ab'" in err[0]
-    assert smoke_run.run_id in err[0]  # the finished runs are listed
+    # The finished runs are listed (the first ten of the session's store, by id).
+    listed = err[0].split("finished runs: ")[1].removesuffix(" ...").split(", ")
+    store = RunStore()
+    assert listed and all(store.is_finished(run_id) for run_id in listed)
 
     fake = tmp_path / "notes.mp3"
     fake.write_text("not audio")

@@ -152,15 +152,24 @@ class Arch:
     groups: int
     sample_rate: int
     clip_samples: int
+    segments: int  # SampleCNN: 0 = non-overlapping segments, N = N evenly spaced ones
+    train_crop: bool  # SampleCNN: one crop per clip per epoch instead of every segment
 
     @classmethod
     def of(cls, config: RunConfig, clip_samples: int | None = None) -> Arch:
         clip = clip_samples or round(REFERENCE_CLIP_SECONDS * config.sample_rate)
         return cls(config.model, config.filters, config.length, config.stride, config.frontend,
-                   config.norm, config.groups, config.sample_rate, clip)
+                   config.norm, config.groups, config.sample_rate, clip, config.segments,
+                   config.train_segments == "crop")
 
     def eval_units(self) -> int:
-        return SUBCLIPS if self.model == "dieleman" else max(1, self.clip_samples // SEGMENT)
+        if self.model == "dieleman":
+            return SUBCLIPS
+        return self.segments or max(1, self.clip_samples // SEGMENT)
+
+    def train_units(self) -> int:
+        """Units one training clip puts through the network per epoch."""
+        return 1 if self.model == "samplecnn" and self.train_crop else self.eval_units()
 
     def reference(self) -> str:
         """The benchmarked architecture this one is scaled from."""
@@ -187,8 +196,8 @@ def clip_gflop(arch: Arch) -> tuple[float, float]:
         train_x = torch.zeros(2, SUBCLIPS, 1, arch.clip_samples // SUBCLIPS)  # 2: batch norm
         eval_x = train_x[:1]
     else:
-        train_x = torch.zeros(2, 1, 1, SEGMENT)
-        eval_x = torch.zeros(arch.eval_units(), 1, 1, SEGMENT)
+        train_x = torch.zeros(2, arch.train_units(), 1, SEGMENT)
+        eval_x = torch.zeros(1, arch.eval_units(), 1, SEGMENT)
     y = torch.zeros(2, 50)
     model.train()
     counter = FlopCounterMode(display=False)

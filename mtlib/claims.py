@@ -281,16 +281,16 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
         loaded = [store.load(i) for i in ids]
         return None if any(r is None for r in loaded) else loaded
 
-    best_pair = "table1.raw.256-256" if "table1.raw.256-256" in arms else None
-    if claim.kind == "arms":
+    if claim.kind in ("arms", "tag_gain"):
         a, b = runs(claim.a), runs(claim.b)
         if a is None or b is None:
             return row
         row.update(val_a=_val(a), val_b=_val(b))
-        stats = _arms_effect(a, b, resamples)
+        effect = _arms_effect if claim.kind == "arms" else _tag_gain_effect
+        stats = effect(a, b, resamples)
         direction, floor_runs = 1, (a, b)
-    elif claim.kind in ("tag_count", "guitar", "peak"):
-        a = runs(best_pair) if best_pair else None
+    else:  # a statistic of the report's best pair: tag_count, guitar, peak
+        a = runs("table1.raw.256-256")
         if a is None:
             return row
         row.update(val_a=_val(a))
@@ -300,13 +300,6 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
         direction, floor_runs = (-1 if claim.kind == "guitar" else 1), (a,)
         if claim.kind != "peak":
             row["note"] = "the 256/256 pair's trials"
-    else:  # tag_gain
-        a, b = runs(claim.a), runs(claim.b)
-        if a is None or b is None:
-            return row
-        row.update(val_a=_val(a), val_b=_val(b))
-        stats = _tag_gain_effect(a, b, resamples)
-        direction, floor_runs = 1, (a, b)
     if stats is None:
         row["note"] = "the vocabulary has no guitar tag"
         return row

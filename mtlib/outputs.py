@@ -42,4 +42,12 @@ class Outputs:
             if kind == "figure":
                 plots.show(obj)
             else:
-                display(obj.style.hide(axis="index") if isinstance(obj, pd.DataFrame) else obj)
+                display(_styled(obj) if isinstance(obj, pd.DataFrame) else obj)
+
+
+def _styled(table: pd.DataFrame):
+    """The table without its row index, text columns left-aligned, numbers right-aligned."""
+    text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    return (table.style.hide(axis="index")
+            .set_properties(subset=text, **{"text-align": "left"})
+            .set_table_styles([{"selector": "th", "props": "text-align: left;"}]))

@@ -171,7 +171,8 @@ def table1_figure(table: pd.DataFrame) -> plt.Figure:
     ax.set_xticks(x, [f"{length}/{stride}" for length, stride in pairs])
     ax.set_xlabel("filter length / stride (samples)")
     ax.set_ylabel("test ROC-AUC")
-    ax.legend(loc="best", ncols=2)
+    # Below the axes: inside, the legend would hide the published points.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2, frameon=False)
     return fig
 
 

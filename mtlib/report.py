@@ -218,7 +218,9 @@ def write_index(profile: Profile, timings: dict) -> Path:
 <html lang="en"><head><meta charset="utf-8">
 <title>mtlib report: profile {html.escape(profile.name)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
-figure{{display:inline-block;margin:0.5em}}</style></head>
+figure{{display:inline-block;margin:0.5em}}
+td,th{{padding:0.15em 0.5em;text-align:left;vertical-align:top}}
+td.n{{white-space:nowrap;font-variant-numeric:tabular-nums}}</style></head>
 <body>
 <h1>Digging Deeper into Automatic Music Tagging: reproduction</h1>
 <p>Profile <b>{html.escape(profile.name)}</b>: {html.escape(profile.description)}</p>
@@ -254,7 +256,8 @@ def _claims_html() -> str:
             "" if pd.isna(r.low) else f" [{r.low:+.3f}, {r.high:+.3f}]")
         report = "" if pd.isna(r.report_difference) else f"{r.report_difference:+.3f}"
         rows.append(f"<tr><td>{html.escape(str(r.section))}</td><td>{html.escape(r.claim)}</td>"
-                    f"<td>{report}</td><td>{ours}</td><td>{html.escape(r.verdict)}</td></tr>")
+                    f"<td class=n>{report}</td><td class=n>{ours}</td>"
+                    f"<td>{html.escape(r.verdict)}</td></tr>")
     return (f"<h2>The report's claims</h2><p>{html.escape(counts)} (of {len(claims)}; 95 % "
             "intervals from a paired bootstrap over test clips).</p><table><tr><th>section</th>"
             "<th>claim</th><th>report</th><th>ours [95 % interval]</th><th>verdict</th></tr>"

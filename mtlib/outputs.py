@@ -47,6 +47,7 @@ class Outputs:
 
 def _styled(table: pd.DataFrame):
     """The table without its row index, text columns left-aligned, numbers right-aligned."""
+    table = table.reset_index(drop=True)  # a Styler needs unique row labels
     text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     return (table.style.hide(axis="index")
             .set_properties(subset=text, **{"text-align": "left"})

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from smoke_env import session_dirs
 
 from mtlib import cli
 from mtlib.data import metadata
@@ -34,9 +35,7 @@ CLIPS = 16  # 12 train, 1 valid, 3 test
 def corpus(tmp_path_factory):
     """A 16-clip corpus written by two worker processes (the pool path)."""
     base = tmp_path_factory.getbasetemp()
-    with pytest.MonkeyPatch.context() as mp:  # module fixtures run before conftest's redirect
-        mp.setenv("MTLIB_CACHE_DIR", str(base / "cache"))
-        mp.setenv("MTLIB_RESULTS_DIR", str(base / "results"))
+    with session_dirs(base):  # module fixtures run before conftest's redirect
         yield synth_mtat(base / "corpus16", CLIPS, seed=0, workers=2, progress=False)
 
 

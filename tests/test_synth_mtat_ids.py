@@ -12,6 +12,7 @@ import shutil
 import numpy as np
 import pytest
 import soundfile as sf
+from smoke_env import session_dirs
 
 from mtlib import cli
 from mtlib.constants import PARTS
@@ -43,9 +44,7 @@ CLIPS, SEED = 24, 0  # 17 train, 2 valid, 5 test
 def corpus(tmp_path_factory):
     """A 24-clip corpus with MTAT ids, written by two worker processes (the pool path)."""
     base = tmp_path_factory.getbasetemp()
-    with pytest.MonkeyPatch.context() as mp:  # module fixtures run before conftest's redirect
-        mp.setenv("MTLIB_CACHE_DIR", str(base / "cache"))
-        mp.setenv("MTLIB_RESULTS_DIR", str(base / "results"))
+    with session_dirs(base):  # module fixtures run before conftest's redirect
         yield synth_mtat(base / "mtat24", CLIPS, seed=SEED, workers=2, progress=False,
                          mtat_ids=True)
 

@@ -103,7 +103,7 @@ def run(profile: Profile) -> PerTag:
     per_tag = per_tag_table(results)
     clips = _with_paths(clip_table(results[0]), profile)
     extremes = pd.concat([clips.head(N_EXTREME_CLIPS).assign(rank="best"),
-                          clips.tail(N_EXTREME_CLIPS).assign(rank="worst")])
+                          clips.tail(N_EXTREME_CLIPS).assign(rank="worst")], ignore_index=True)
     scored = per_tag[per_tag["roc_auc"].notna() & (per_tag["n_train_pos"] > 0)]
     top = per_tag.iloc[0]
     rank = None

@@ -13,7 +13,9 @@ reported beside it. The verdict:
 - **inconclusive**: it covers zero;
 - **not trained enough**: an arm's mean validation ROC-AUC is below :data:`VALIDATION_FLOOR`,
   so this budget cannot judge the claim;
-- **not measured**: the profile did not train an arm (or the stand-in lacks what it needs).
+- **not measured**: the profile did not train an arm, the stand-in lacks what it needs, or
+  the two arms made identical predictions (a change that cannot act within the budget, such
+  as a plateau scheduler in a one-epoch run).
 
 Claims that are not a difference of two arms have their own statistic (:data:`CLAIMS`): the
 rank correlation of tags' training counts and their test ROC-AUC, the guitar tag against the
@@ -194,6 +196,13 @@ def _arms_effect(a: Sequence[RunResult], b: Sequence[RunResult],
             "trial_std": float(np.std(per_trial, ddof=1)) if len(per_trial) > 1 else np.nan}
 
 
+def _same_predictions(a: Sequence[RunResult], b: Sequence[RunResult]) -> bool:
+    """Whether every trial of ``a`` scored the test clips exactly as its trial in ``b`` (e.g.
+    a plateau scheduler that never fired within the epochs trained)."""
+    return len(a) == len(b) and all(
+        np.array_equal(x.predictions()[2], y.predictions()[2]) for x, y in zip(a, b))
+
+
 def _spearman_effect(runs: Sequence[RunResult], resamples: int) -> dict[str, Any]:
     from scipy.stats import spearmanr
 
@@ -286,6 +295,10 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
         if a is None or b is None:
             return row
         row.update(val_a=_val(a), val_b=_val(b))
+        if claim.kind == "arms" and _same_predictions(a, b):
+            row["note"] = ("the two arms made identical predictions: the change they differ "
+                           "in cannot act within this budget")
+            return row
         effect = _arms_effect if claim.kind == "arms" else _tag_gain_effect
         stats = effect(a, b, resamples)
         direction, floor_runs = 1, (a, b)

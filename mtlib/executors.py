@@ -2,7 +2,14 @@
 
 Two executors train the same :class:`~mtlib.config.RunConfig` s into the same run store:
 
-- ``"local"`` (default): in this process, one trial after another.
+- ``"local"`` (default): on this machine. Without CUDA, the trials of a grid are trained
+  by a pool of worker processes, one per CPU core with one torch thread each
+  (``MTLIB_LOCAL_WORKERS`` overrides the count): small CPU models make better use of a core
+  each than of threads shared in one process (the shallow CNN trains 1.3x faster on two
+  cores as two one-thread runs). A grid with one trial left, a run on CUDA, or
+  ``MTLIB_LOCAL_WORKERS=1`` trains in this process, one trial after another. The thread
+  count changes floating-point summation order, so a run's numbers can differ in the last
+  digits between worker counts.
 - ``"ray"``: one Ray core task per trial, on a running cluster (``address=`` or the
   ``RAY_ADDRESS`` environment variable) or on a local Ray instance started on demand. Each task
   asks for ``cpus_per_trial`` CPUs and ``gpus_per_trial`` GPUs (fractions let several small
@@ -24,9 +31,12 @@ workers. Example::
 
 from __future__ import annotations
 
+import atexit
 import os
 import time
 from collections.abc import Mapping
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Protocol, Sequence
 
@@ -35,7 +45,7 @@ from pydantic import Field, field_validator
 from mtlib.config import EXECUTORS, ConfigError, FrozenModel, Real, RunConfig
 from mtlib.data.datasets import GPU_SHARE_ENV
 from mtlib.errors import MtlibError
-from mtlib.progress import announce, tqdm
+from mtlib.progress import announce, log_file, tqdm
 from mtlib.rundir import RunResult
 from mtlib.runs import RunStore
 
@@ -203,17 +213,106 @@ def run_grid(
 
 
 # --- local ------------------------------------------------------------------------------
+LOCAL_WORKERS_ENV = "MTLIB_LOCAL_WORKERS"
+
+
+def local_workers() -> int:
+    """Trials the local executor trains at once: ``MTLIB_LOCAL_WORKERS``, else 1 when CUDA is
+    available (the trials share one GPU better in sequence) and one per CPU core otherwise."""
+    value = os.environ.get(LOCAL_WORKERS_ENV, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ConfigError(f"environment variable {LOCAL_WORKERS_ENV}={value!r}: expected "
+                              "an integer >= 1")
+        return int(value)
+    import torch
+
+    return 1 if torch.cuda.is_available() else max(1, os.cpu_count() or 1)
 
 
 def _run_grid_local(configs: list[RunConfig], store: RunStore, progress: bool) -> list[RunResult]:
+    unique = list({cfg.run_id: cfg for cfg in configs}.values())
+    todo = [cfg for cfg in unique if not store.is_finished(cfg)]
+    workers = min(local_workers(), len(todo))
+    if workers > 1:
+        _train_in_pool(todo, store, workers, progress)
     by_id: dict[str, RunResult] = {}
-    bar = tqdm(total=len(configs), desc="trials", unit="trial", disable=not progress)
+    bar = tqdm(total=len(configs), desc="trials", unit="trial",
+               disable=not progress or workers > 1)
     with bar:
         for cfg in configs:
             if cfg.run_id not in by_id:
                 by_id[cfg.run_id] = store.get_or_run(cfg, progress=progress)
             bar.update(1)
     return [by_id[cfg.run_id] for cfg in configs]
+
+
+# One pool per process, kept between grids (a notebook runs many), so the workers import
+# torch once: (workers, pool).
+_POOL: tuple[int, ProcessPoolExecutor] | None = None
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    global _POOL
+    if _POOL is not None and _POOL[0] != workers:
+        _close_pool()
+    if _POOL is None:
+        import multiprocessing
+
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        _POOL = (workers, ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker, initargs=(threads,)))
+    return _POOL[1]
+
+
+@atexit.register
+def _close_pool() -> None:
+    global _POOL
+    if _POOL is not None:
+        _POOL[1].shutdown(cancel_futures=True)
+        _POOL = None
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _local_trial(config: dict[str, Any], store_root: str, progress: bool) -> str:
+    """Body of one pooled trial: train ``config`` into the store at ``store_root``."""
+    cfg = RunConfig.from_dict(config)
+    RunStore(Path(store_root)).get_or_run(cfg, progress=progress, device="cpu")
+    return cfg.run_id
+
+
+def _train_in_pool(todo: list[RunConfig], store: RunStore, workers: int,
+                   progress: bool) -> None:
+    """Train ``todo`` on ``workers`` processes; the first failure cancels what has not
+    started and is raised once the running trials end (each keeps its checkpoints)."""
+    pool = _pool(workers)
+    # Workers write epoch lines only where they cannot garble a terminal: to the report's log.
+    worker_progress = progress and log_file() is not None
+    futures = {pool.submit(_local_trial, cfg.to_dict(), str(Path(store.root).resolve()),
+                           worker_progress): cfg for cfg in todo}
+    bar = tqdm(total=len(todo), desc=f"trials ({workers} workers)", unit="trial",
+               disable=not progress)
+    with bar:
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            bar.update(len(done))
+            failed = [f for f in done if f.exception() is not None]
+            if failed:
+                for f in pending:
+                    f.cancel()
+                wait(pending)
+                cfg, err = futures[failed[0]], failed[0].exception()
+                if isinstance(err, BrokenProcessPool):
+                    _close_pool()
+                raise MtlibError(f"run {cfg.run_id} ({cfg.model}) failed in a local worker: "
+                                 f"{type(err).__name__}: {err}") from err
 
 
 # --- ray --------------------------------------------------------------------------------

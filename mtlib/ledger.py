@@ -64,6 +64,13 @@ def _plateau() -> str:
             "without improvement")
 
 
+def _search_start(p: Profile) -> str:
+    pinned = [f"{name} {value:g}" for name, value in (("lr", p.search_start_lr),
+                                                       ("momentum", p.search_start_momentum))
+              if value is not None]
+    return p.search_start + (f", {' and '.join(pinned)} pinned" if pinned else "")
+
+
 def _samplecnn_start(key: str) -> Callable[[Profile], Any]:
     return lambda p: SAMPLECNN_START[key]
 
@@ -98,7 +105,7 @@ SETTINGS: tuple[Setting, ...] = (
             "the report does not state its initialisation: PyTorch's default"),
     # --- Sec. V: the search -----------------------------------------------------------------
     Setting("search.start", "V", "starting values of the search", "random",
-            lambda p: p.search_start),
+            lambda p: _search_start(p)),
     Setting("search.epochs", "V", "epochs per search run", 30, lambda p: p.search_epochs),
     Setting("search.trials", "V", "trials per searched value", 1, lambda p: p.search_trials,
             "not stated; one run per value"),
@@ -179,6 +186,9 @@ SETTINGS: tuple[Setting, ...] = (
             lambda p: p.samplecnn_long_epochs),
     Setting("samplecnn.trials", "VIII-B", "trials per configuration", 3,
             lambda p: p.samplecnn_trials, "not stated; three"),
+    Setting("samplecnn.precision", "-", "arithmetic of SampleCNN's training and scoring",
+            "float32", lambda p: "bf16 autocast" if p.samplecnn_amp else "float32",
+            "not stated: PyTorch's default"),
     Setting("samplecnn.output_prior", "-", "output biases start at the tags' log-odds", False,
             lambda p: p.samplecnn_output_prior),
     Setting("samplecnn.lee_reference", "-", "Lee et al.'s own recipe as a reference arm",

@@ -113,6 +113,9 @@ class Profile(FrozenModel):
     # SEARCH_START of mtlib.sections.hyperparameter_search
     search_start: SearchStart
     search_seed: int  # draws the random starting values
+    # starting values pinned whatever ``search.start`` draws (null: not pinned)
+    search_start_lr: Real | None = Field(gt=0)
+    search_start_momentum: Momentum | None
     # the filter count kept after the filter stage (the report: 32, whatever scores best);
     # None keeps the best on validation
     search_keep_filters: int | None = Field(ge=1)
@@ -147,6 +150,7 @@ class Profile(FrozenModel):
     samplecnn_train_segments: TrainSegments  # all: every segment each epoch; crop: one
     samplecnn_loss: Loss
     samplecnn_output_prior: bool
+    samplecnn_amp: bool  # bf16 autocast (RunConfig.amp), on CPU and CUDA
     # also train Lee et al.'s own recipe as a reference arm (16 kHz, batch 23, segments)
     samplecnn_lee_reference: bool
 

@@ -144,6 +144,16 @@ def load_torch(path: Path) -> Any:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def _read_checkpoint(path: Path) -> dict[str, Any] | None:
+    """A checkpoint, or None when it is missing or unreadable (which means "start over")."""
+    if not path.is_file():
+        return None
+    try:
+        return load_torch(path)
+    except Exception:  # noqa: BLE001 - an unreadable checkpoint is no checkpoint
+        return None
+
+
 def versions() -> dict[str, str]:
     """Versions of what changes a run's numbers, recorded in its metrics."""
     import numpy
@@ -166,12 +176,16 @@ class RunFolder:
     """Writes one run into ``run_dir``: the sink that :func:`mtlib.train.fit` reports to.
 
     ``on_epoch_end(epoch, history_row)`` is called after each epoch's checkpoint is written
-    (tests and the Ray executor use it to simulate a crash at that point).
+    (tests and the Ray executor use it to simulate a crash at that point). ``extends``: the
+    folder of a finished run whose config differs from this one only in fewer epochs; without
+    a checkpoint of its own, the run continues from that run's ``last.pt``.
     """
 
-    def __init__(self, run_dir: Path, on_epoch_end: EpochHook | None = None) -> None:
+    def __init__(self, run_dir: Path, on_epoch_end: EpochHook | None = None,
+                 extends: Path | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.on_epoch_end = on_epoch_end
+        self.extends = Path(extends) if extends is not None else None
 
     def started(self, config: RunConfig) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -179,15 +193,18 @@ class RunFolder:
         write_status(self.run_dir, "running", epoch=0)
 
     def resume_point(self, config: RunConfig) -> dict[str, Any] | None:
-        """``last.pt`` if it belongs to ``config`` and can be read, else None (start over)."""
-        path = self.run_dir / LAST_CHECKPOINT
-        if not path.is_file():
+        """``last.pt`` if it belongs to ``config`` and can be read; else the last checkpoint
+        of the run this one ``extends``, relabelled as this run's; else None (start over)."""
+        ckpt = _read_checkpoint(self.run_dir / LAST_CHECKPOINT)
+        if ckpt is not None and ckpt.get("run_id") == config.run_id:
+            return ckpt
+        if self.extends is None:
             return None
-        try:
-            ckpt = load_torch(path)
-        except Exception:  # noqa: BLE001 - an unreadable checkpoint means "start over"
+        base = _read_checkpoint(self.extends / LAST_CHECKPOINT)
+        if (base is None or base.get("run_id") != self.extends.name
+                or base.get("epoch", 0) >= config.epochs):
             return None
-        return ckpt if ckpt.get("run_id") == config.run_id else None
+        return {**base, "run_id": config.run_id, "extends": self.extends.name}
 
     def epoch_end(self, row: dict[str, Any], history: list[dict[str, Any]],
                   checkpoint: dict[str, Any], best: dict[str, Any] | None) -> None:

@@ -100,7 +100,8 @@ class RunStore:
         """The result of ``config``: stored if finished, else trained now.
 
         A run that was interrupted (killed, or an exception: status running/failed) resumes
-        from its ``last.pt``; a failed run is simply retried. While training, the run's lock
+        from its ``last.pt``; a failed run is simply retried. A new run that is a finished run
+        with more epochs continues from it (:meth:`shorter_run`). While training, the run's lock
         is held; a concurrent caller for the same run waits and then reuses the result.
         ``device`` is passed to :func:`mtlib.train.fit`; ``on_epoch_end`` to the
         :class:`~mtlib.rundir.RunFolder`.
@@ -118,5 +119,19 @@ class RunStore:
             result = self.load(config.run_id)  # finished while we waited
             if result is not None:
                 return result
-            return fit(config, sink=RunFolder(run_dir, on_epoch_end), progress=progress,
+            extends = self.shorter_run(config)
+            if extends is not None and progress:
+                log(f"run {config.run_id}: continues run {extends.name} "
+                    f"({config.epochs} epochs instead of fewer)")
+            return fit(config, sink=RunFolder(run_dir, on_epoch_end, extends), progress=progress,
                        device=device)
+
+    def shorter_run(self, config: RunConfig) -> Path | None:
+        """The folder of the finished run that is ``config`` with the most epochs fewer than
+        ``config.epochs``, or None. Training never depends on the epoch count but where it
+        stops, so ``config`` can continue from that run's last checkpoint."""
+        for epochs in range(config.epochs - 1, 0, -1):
+            shorter = config.replace(epochs=epochs)
+            if self.is_finished(shorter):
+                return self.run_dir(shorter)
+        return None

@@ -11,3 +11,6 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
     base = tmp_path_factory.getbasetemp()
     monkeypatch.setenv("MTLIB_RESULTS_DIR", str(base / "results"))
     monkeypatch.setenv("MTLIB_CACHE_DIR", str(base / "cache"))
+    # Trials in this process: tiny test runs would spend their time starting worker pools
+    # (tests/test_executors.py exercises the pool).
+    monkeypatch.setenv("MTLIB_LOCAL_WORKERS", "1")

@@ -79,6 +79,15 @@ def test_a_missing_arm_is_not_measured():
     assert row["verdict"] == "not measured" and np.isnan(row["effect"])
 
 
+def test_arms_with_identical_predictions_are_not_measured():
+    a = run("same", 1.0, 0)
+    twin = RunResult("twin0", a.config.replace(plateau=True), None, a.metrics, a.history,
+                     _predictions=a.predictions())
+    arms, store = arms_of(a=[twin], b=[a])
+    row = claims.judge(claim(), arms, store, resamples=50)
+    assert row["verdict"] == "not measured" and "identical predictions" in row["note"]
+
+
 def test_guitar_below_the_median_tag_and_the_tag_count_correlation():
     hard_guitar = [run("pair", 2.0, s, per_tag_skill={"guitar": 0.2}) for s in range(2)]
     arms = {"table1.raw.256-256": [r.run_id for r in hard_guitar]}

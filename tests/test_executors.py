@@ -99,6 +99,28 @@ def _assert_same_run(a, b):
 # --- no Ray needed -------------------------------------------------------------------------
 
 
+def test_local_worker_pool_gives_the_in_process_results(prepared, local_results, tmp_path,
+                                                       monkeypatch):
+    monkeypatch.setenv(executors.LOCAL_WORKERS_ENV, "2")  # two 1-thread worker processes
+    monkeypatch.setattr(executors.os, "cpu_count", lambda: 2)
+    store = RunStore(tmp_path / "runs")
+    try:
+        pooled = run_grid(GRID + GRID[:1], executor="local", store=store, progress=False)
+    finally:
+        executors._close_pool()
+    assert [r.run_id for r in pooled] == [c.run_id for c in GRID + GRID[:1]]
+    for a, b in zip(pooled, local_results, strict=False):
+        _assert_same_run(a, b)
+    # A trial that fails in a worker stops the grid with its run id and cause.
+    bad = BASE.replace(dataset="no-such-dataset")
+    with pytest.raises(MtlibError, match=f"run {bad.run_id} .*failed in a local worker"):
+        run_grid([bad, bad.replace(seed=4)], executor="local", store=store, progress=False)
+    executors._close_pool()
+    monkeypatch.setenv(executors.LOCAL_WORKERS_ENV, "none")
+    with pytest.raises(MtlibError, match="MTLIB_LOCAL_WORKERS='none': expected an integer"):
+        executors.local_workers()
+
+
 def test_importing_executors_does_not_import_ray():
     code = "import sys, mtlib.executors; assert 'ray' not in sys.modules, 'ray imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

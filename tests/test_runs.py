@@ -105,6 +105,26 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path):
         assert resumed.metrics[key] == whole.metrics[key]
 
 
+def test_a_longer_run_continues_a_shorter_one_to_the_from_scratch_result(tmp_path):
+    scratch = RunStore(tmp_path / "a").get_or_run(CFG, progress=False)
+
+    store = RunStore(tmp_path / "b")
+    short = store.get_or_run(CFG.replace(epochs=2), progress=False)
+    assert store.shorter_run(CFG) == store.run_dir(short.run_id)
+    trained: list[int] = []
+    longer = store.get_or_run(CFG, progress=False, on_epoch_end=_crash_after(-1, trained))
+    assert trained == [3, 4] and longer.metrics["extends"] == short.run_id
+    assert scratch.metrics["extends"] is None
+    cols = [c for c in HISTORY_COLUMNS if c != "seconds"]
+    pd.testing.assert_frame_equal(longer.history[cols], scratch.history[cols])
+    np.testing.assert_array_equal(longer.predictions()[2], scratch.predictions()[2])
+    for key in ("test_roc_auc", "val_roc_auc", "best_epoch", "per_tag"):
+        assert longer.metrics[key] == scratch.metrics[key]
+    # The shorter run is untouched, and nothing continues a run with other settings.
+    assert store.load(short.run_id).metrics == short.metrics
+    assert store.shorter_run(CFG.replace(lr=0.05)) is None
+
+
 def test_failed_runs_do_not_poison_the_store(tmp_path):
     store = RunStore(tmp_path / "runs")
     diverging = CFG.replace(lr=1e10, norm="none", dropout=0.0, epochs=2)

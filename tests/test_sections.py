@@ -101,8 +101,8 @@ def test_search_keeps_the_best_value_of_each_stage():
     rec = scored(lambda c: 0.9 - 0.1 * (c.input_norm != "minmax")
                  - 0.001 * abs(np.log2(c.filters / 64)) - 2 * abs(c.lr - 0.0075)
                  - 0.1 * abs(c.momentum - 0.95))
-    profile = load_profile("quick").replace(search_trials=2, search_keep_filters=None,
-                                            search_start="fixed")
+    profile = load_profile("full").replace(search_trials=2, search_keep_filters=None,
+                                           search_start="fixed")
     search = hyperparameter_search.run(profile, rec)
     assert [s.stage.name for s in search.stages] == [
         "input_norm", "filters", "lr", "lr_fine", "momentum"]
@@ -118,7 +118,7 @@ def test_search_keeps_the_best_value_of_each_stage():
 
     out = hyperparameter_search.save(profile, search)
     assert hyperparameter_search.chosen_config(profile) == best
-    findings = read_artifact("02_hyperparameter_search", "quick")["findings"]
+    findings = read_artifact("02_hyperparameter_search", "full")["findings"]
     assert {"search.input_norm.none", "search.lr.0.0075", "search.lr.0.1",
             "search.momentum.0.95", "search.filters.32"} <= set(findings)
     assert findings["search.lr.0.0075"]["n"] == 2
@@ -134,7 +134,7 @@ def test_search_keeps_the_best_value_of_each_stage():
 
 def test_search_starts_at_random_and_keeps_the_reports_32_filters():
     rec = scored(lambda c: 0.8 - 0.001 * abs(np.log2(c.filters / 64)))
-    profile = load_profile("quick")  # search.start random, search.keep_filters 32
+    profile = load_profile("full")  # search.start random, search.keep_filters 32
     search = hyperparameter_search.run(profile, rec)
     filters = search.stage("filters")
     assert filters.best == 32 and filters.best_on_validation == 64
@@ -149,6 +149,10 @@ def test_search_starts_at_random_and_keeps_the_reports_32_filters():
     others = {str(hyperparameter_search.start_values(profile.replace(search_seed=k)))
               for k in range(8)}
     assert len(others) > 1
+    # Pinned values replace the draw; the other fields keep it.
+    pinned = hyperparameter_search.start_values(profile.replace(search_start_lr=0.1,
+                                                                search_start_momentum=0.97))
+    assert pinned == {**start, "lr": 0.1, "momentum": 0.97}
     with pytest.raises(MtlibError, match="not in its grid"):
         hyperparameter_search.run(profile.replace(search_keep_filters=33), rec)
 
@@ -216,7 +220,8 @@ def test_table2_steps_keep_the_best_variant():
 
 def test_samplecnn_steps():
     rec = scored(lambda c: 0.7 + 0.01 * (c.norm == "group") + 0.1 * c.momentum)
-    profile = load_profile("quick").replace(samplecnn_momenta=(0.9, 0.95, 0.99))
+    profile = load_profile("quick").replace(samplecnn_momenta=(0.9, 0.95, 0.99),
+                                            samplecnn_lee_reference=True)
     study = samplecnn.run(profile, group_count=8, executor=rec)
     first = rec.grids[0][1][0]
     assert (first.model, first.norm, first.nesterov, first.plateau, first.lr) == (

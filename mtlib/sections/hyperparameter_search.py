@@ -143,8 +143,9 @@ class Search:
 
 def start_values(profile: Profile) -> dict[str, Any]:
     """The values the search starts from: SEARCH_START, or with ``search.start: random`` (the
-    report: "random values, so as not to assume prior knowledge") one value drawn from each
-    stage's grid with ``search.seed``."""
+    report: random values, so as not to assume prior knowledge) one value drawn from each
+    stage's grid with ``search.seed``; then the pinned ``search.start_lr`` and
+    ``search.start_momentum``, where the profile sets them."""
     start = dict(SEARCH_START)
     if profile.search_start == "random":
         rng = np.random.default_rng(profile.search_seed)
@@ -152,6 +153,10 @@ def start_values(profile: Profile) -> dict[str, Any]:
             if stage.grid_field:
                 grid = getattr(profile, stage.grid_field)
                 start[stage.field] = grid[int(rng.integers(len(grid)))]
+    for name, value in (("lr", profile.search_start_lr),
+                        ("momentum", profile.search_start_momentum)):
+        if value is not None:
+            start[name] = value
     return start
 
 

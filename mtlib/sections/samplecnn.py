@@ -92,14 +92,15 @@ class PerTagComparison:
 
 def samplecnn_base(profile: Profile) -> RunConfig:
     """Lee et al.'s recipe (SAMPLECNN_START) with the report's changes and the profile's
-    budget: its sample rate, batch, segments, loss."""
+    budget: its sample rate, batch, segments, loss, precision."""
     return RunConfig(
         dataset=profile.data_name, sample_rate=profile.samplecnn_sample_rate,
         split=profile.data_split, require_tag=profile.data_require_tag,
         batch_clips=profile.samplecnn_batch_clips, epochs=profile.samplecnn_epochs,
         max_train_clips=profile.samplecnn_max_train_clips, segments=profile.samplecnn_segments,
         train_segments=profile.samplecnn_train_segments, loss=profile.samplecnn_loss,
-        output_prior=profile.samplecnn_output_prior, **SAMPLECNN_START,
+        output_prior=profile.samplecnn_output_prior, amp=profile.samplecnn_amp,
+        **SAMPLECNN_START,
     )
 
 

@@ -13,9 +13,11 @@ reported beside it. The verdict:
 - **inconclusive**: it covers zero;
 - **not trained enough**: an arm's mean validation ROC-AUC is below :data:`VALIDATION_FLOOR`,
   so this budget cannot judge the claim;
-- **not measured**: the profile did not train an arm, the stand-in lacks what it needs, or
-  the two arms made identical predictions (a change that cannot act within the budget, such
-  as a plateau scheduler in a one-epoch run).
+- **not measured**: the profile did not train an arm (or the stand-in lacks what it needs).
+
+Two arms that kept the same model (identical test predictions: a plateau scheduler that never
+fired, added epochs that never beat the best validation epoch) get an effect of exactly zero,
+so "inconclusive", and a note that says why.
 
 Claims that are not a difference of two arms have their own statistic (:data:`CLAIMS`): the
 rank correlation of tags' training counts and their test ROC-AUC, the guitar tag against the
@@ -258,7 +260,7 @@ def _peak_effect(runs: Sequence[RunResult]) -> dict[str, Any]:
                       for r in runs])
     if len(drops) < 2:
         return {"effect": float(drops.mean()), "interval": (np.nan, np.nan), "n_clips": 0,
-                "trial_std": np.nan}
+                "trial_std": np.nan, "note": "one trial: no interval without a second"}
     half = student.ppf(1 - (1 - CONFIDENCE) / 2, len(drops) - 1) * drops.std(ddof=1) / np.sqrt(
         len(drops))
     return {"effect": float(drops.mean()), "interval": (drops.mean() - half, drops.mean() + half),
@@ -296,9 +298,8 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
             return row
         row.update(val_a=_val(a), val_b=_val(b))
         if claim.kind == "arms" and _same_predictions(a, b):
-            row["note"] = ("the two arms made identical predictions: the change they differ "
-                           "in cannot act within this budget")
-            return row
+            row["note"] = ("both arms kept the same model (identical test predictions): "
+                           "within this budget the change never altered the kept epoch")
         effect = _arms_effect if claim.kind == "arms" else _tag_gain_effect
         stats = effect(a, b, resamples)
         direction, floor_runs = 1, (a, b)
@@ -319,6 +320,8 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
     low, high = stats["interval"]
     row.update(effect=stats["effect"], low=low, high=high, trial_std=stats["trial_std"],
                n_clips=stats["n_clips"], verdict=verdict(low, high, direction))
+    if "note" in stats:
+        row["note"] = stats["note"]
     if any(_val(r) < VALIDATION_FLOOR for r in floor_runs):
         row["verdict"] = "not trained enough"
     return row

@@ -35,7 +35,7 @@ import atexit
 import os
 import time
 from collections.abc import Mapping
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Protocol, Sequence
@@ -301,7 +301,7 @@ def _train_in_pool(todo: list[RunConfig], store: RunStore, workers: int,
     with bar:
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
             bar.update(len(done))
             failed = [f for f in done if f.exception() is not None]
             if failed:

@@ -67,20 +67,28 @@ def record(profile: Profile) -> tuple[RecordingExecutor, dict[str, tuple[int, in
 def plan(profile: Profile) -> pd.DataFrame:
     """One row per grid the report trains: notebook, grid, model, runs (configs not already in
     an earlier grid: the run store trains each once), epochs per run, train_clips (None: the
-    whole train split) and total_epochs."""
+    whole train split) and total_epochs, the epochs trained (a run that continues an earlier,
+    shorter run trains only the epochs it adds, see :meth:`mtlib.runs.RunStore.shorter_run`)."""
     rec, spans = record(profile)
     seen: set[str] = set()
     rows = []
     for notebook, (first, end) in spans.items():
         for label, configs in rec.grids[first:end]:
             new = [c for c in {c.run_id: c for c in configs}.values() if c.run_id not in seen]
+            trained = [c.epochs - _continued(c, seen) for c in new]
             seen.update(c.run_id for c in new)
             for model in dict.fromkeys(c.model for c in new):
-                mine = [c for c in new if c.model == model]
+                mine = [i for i, c in enumerate(new) if c.model == model]
                 rows.append({
                     "notebook": notebook, "grid": label, "model": model, "runs": len(mine),
-                    "epochs": "/".join(str(e) for e in sorted({c.epochs for c in mine})),
-                    "train_clips": mine[0].max_train_clips,
-                    "total_epochs": sum(c.epochs for c in mine),
+                    "epochs": "/".join(str(e) for e in sorted({new[i].epochs for i in mine})),
+                    "train_clips": new[mine[0]].max_train_clips,
+                    "total_epochs": sum(trained[i] for i in mine),
                 })
     return pd.DataFrame(rows)
+
+
+def _continued(config: RunConfig, seen: set[str]) -> int:
+    """Epochs of the longest earlier run that ``config`` continues (0: none)."""
+    return next((e for e in range(config.epochs - 1, 0, -1)
+                 if config.replace(epochs=e).run_id in seen), 0)

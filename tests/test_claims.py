@@ -79,13 +79,14 @@ def test_a_missing_arm_is_not_measured():
     assert row["verdict"] == "not measured" and np.isnan(row["effect"])
 
 
-def test_arms_with_identical_predictions_are_not_measured():
+def test_arms_with_identical_predictions_say_why():
     a = run("same", 1.0, 0)
     twin = RunResult("twin0", a.config.replace(plateau=True), None, a.metrics, a.history,
                      _predictions=a.predictions())
     arms, store = arms_of(a=[twin], b=[a])
     row = claims.judge(claim(), arms, store, resamples=50)
-    assert row["verdict"] == "not measured" and "identical predictions" in row["note"]
+    assert row["verdict"] == "inconclusive" and "identical test predictions" in row["note"]
+    assert row["effect"] == 0 and row["low"] == row["high"] == 0
 
 
 def test_guitar_below_the_median_tag_and_the_tag_count_correlation():

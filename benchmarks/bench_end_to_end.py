@@ -105,22 +105,24 @@ def _store_runs(dataset: str | None = None) -> list:
 # --- the full profile: which runs --------------------------------------------------------------
 
 
-def full_profile_grids(profile) -> list[tuple[str, list[RunConfig]]]:
+def full_profile_grids(profile) -> tuple[list[tuple[str, list[RunConfig]]], dict[str, int]]:
     """``(grid name, new configs)`` in notebook order, from :func:`mtlib.plan.record` (the
     sections' own code with a recording executor: nothing trains); configs seen in an earlier
-    grid are left out, as the run store trains them once."""
-    from mtlib.plan import record
+    grid are left out, as the run store trains them once. Also the epochs each run trains:
+    fewer than its ``epochs`` where it continues an earlier, shorter run."""
+    from mtlib.plan import continued_epochs, record
 
     recorder, spans = record(profile)
     grids: list[tuple[str, list[RunConfig]]] = []
-    seen: set[str] = set()
+    trained: dict[str, int] = {}
     for notebook, (first, end) in spans.items():
         for label, configs in recorder.grids[first:end]:
-            new = [c for c in {c.run_id: c for c in configs}.values() if c.run_id not in seen]
-            seen.update(c.run_id for c in new)
+            new = [c for c in {c.run_id: c for c in configs}.values() if c.run_id not in trained]
+            seen = set(trained)
+            trained.update({c.run_id: c.epochs - continued_epochs(c, seen) for c in new})
             if new:
                 grids.append((f"{notebook[:2]} {label}", new))
-    return grids
+    return grids, trained
 
 
 def split_clips(split: str) -> dict[str, int]:
@@ -303,14 +305,15 @@ def project_full(devices: Sequence[int]) -> dict[str, Any]:
     best_rates, _ = benchmark_rates(bench, "best")
 
     profile = load_profile("full")
-    grids = full_profile_grids(profile)
+    grids, trained = full_profile_grids(profile)
     clips = split_clips(profile.data_split)
     configs = [c for _, cfgs in grids for c in cfgs]
     cal = calibration(rates, device_type)
     factor = cal["factor"] or 1.0
 
     def seconds(r: dict) -> list[tuple[str, list[float]]]:
-        return [(name, [run_seconds(c, clips, r) for c in cfgs]) for name, cfgs in grids]
+        return [(name, [run_seconds(c, clips, r, epochs=trained[c.run_id]) for c in cfgs])
+                for name, cfgs in grids]
 
     per_grid, per_grid_best = seconds(rates), seconds(best_rates)
 
@@ -326,7 +329,7 @@ def project_full(devices: Sequence[int]) -> dict[str, Any]:
         "runs": len(configs),
         "runs_dieleman": sum(c.model == "dieleman" for c in configs),
         "runs_samplecnn": sum(c.model == "samplecnn" for c in configs),
-        "epochs": sum(c.epochs for c in configs),
+        "epochs": sum(trained.values()),
         "grids": len(per_grid),
         "calibration": cal,
         "eval_rate_above_peak_replaced": ", ".join(implausible) or "none",

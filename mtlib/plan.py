@@ -75,7 +75,7 @@ def plan(profile: Profile) -> pd.DataFrame:
     for notebook, (first, end) in spans.items():
         for label, configs in rec.grids[first:end]:
             new = [c for c in {c.run_id: c for c in configs}.values() if c.run_id not in seen]
-            trained = [c.epochs - _continued(c, seen) for c in new]
+            trained = [c.epochs - continued_epochs(c, seen) for c in new]
             seen.update(c.run_id for c in new)
             for model in dict.fromkeys(c.model for c in new):
                 mine = [i for i, c in enumerate(new) if c.model == model]
@@ -88,7 +88,8 @@ def plan(profile: Profile) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _continued(config: RunConfig, seen: set[str]) -> int:
-    """Epochs of the longest earlier run that ``config`` continues (0: none)."""
+def continued_epochs(config: RunConfig, seen: set[str]) -> int:
+    """Epochs of the longest run among the run ids ``seen`` that ``config`` continues (0:
+    none; see :meth:`mtlib.runs.RunStore.shorter_run`)."""
     return next((e for e in range(config.epochs - 1, 0, -1)
                  if config.replace(epochs=e).run_id in seen), 0)

@@ -18,6 +18,7 @@ from helpers_train import one_torch_thread, write_learnable_cache
 import mtlib.rundir
 import mtlib.runs
 from mtlib.config import RunConfig
+from mtlib.io import current_umask
 from mtlib.rundir import HISTORY_COLUMNS, load_torch, read_status
 from mtlib.runs import RunStore, run_lock
 from mtlib.sections.grids import runs_frame
@@ -69,6 +70,10 @@ def test_finished_run_has_all_files_and_is_reused(tmp_path, monkeypatch):
     assert set(metrics["versions"]) >= {"python", "torch", "mtlib"}
     assert list(pd.read_csv(run_dir / "history.csv").columns) == HISTORY_COLUMNS
     assert RunConfig.from_dict(json.loads((run_dir / "config.json").read_text())) == CFG
+    # Every file gets the mode the umask gives (0644 under 022), so others can read the store.
+    expected = 0o666 & ~current_umask()
+    assert {p.name: p.stat().st_mode & 0o777 for p in run_dir.iterdir()} == {
+        p.name: expected for p in run_dir.iterdir()}
 
     # a finished config is returned from disk without training
     def no_training(*args, **kwargs):

@@ -121,8 +121,8 @@ class RunStore:
                 return result
             extends = self.shorter_run(config)
             if extends is not None and progress:
-                log(f"run {config.run_id}: continues run {extends.name} "
-                    f"({config.epochs} epochs instead of fewer)")
+                log(f"run {config.run_id}: continues the finished shorter run {extends.name} "
+                    "from its last epoch")
             return fit(config, sink=RunFolder(run_dir, on_epoch_end, extends), progress=progress,
                        device=device)
 

@@ -220,7 +220,8 @@ def write_index(profile: Profile, timings: dict) -> Path:
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
 figure{{display:inline-block;margin:0.5em}}
 td,th{{padding:0.15em 0.5em;text-align:left;vertical-align:top}}
-td.n{{white-space:nowrap;font-variant-numeric:tabular-nums}}</style></head>
+td.n{{white-space:nowrap;font-variant-numeric:tabular-nums}}
+td.note{{font-size:85%;color:#444}}</style></head>
 <body>
 <h1>Digging Deeper into Automatic Music Tagging: reproduction</h1>
 <p>Profile <b>{html.escape(profile.name)}</b>: {html.escape(profile.description)}</p>
@@ -257,11 +258,13 @@ def _claims_html() -> str:
         report = "" if pd.isna(r.report_difference) else f"{r.report_difference:+.3f}"
         rows.append(f"<tr><td>{html.escape(str(r.section))}</td><td>{html.escape(r.claim)}</td>"
                     f"<td class=n>{report}</td><td class=n>{ours}</td>"
-                    f"<td>{html.escape(r.verdict)}</td></tr>")
+                    f"<td>{html.escape(r.verdict)}</td>"
+                    f"<td class=note>{'' if pd.isna(r.note) else html.escape(str(r.note))}</td>"
+                    "</tr>")
     return (f"<h2>The report's claims</h2><p>{html.escape(counts)} (of {len(claims)}; 95 % "
             "intervals from a paired bootstrap over test clips).</p><table><tr><th>section</th>"
-            "<th>claim</th><th>report</th><th>ours [95 % interval]</th><th>verdict</th></tr>"
-            + "".join(rows) + "</table>")
+            "<th>claim</th><th>report</th><th>ours [95 % interval]</th><th>verdict</th>"
+            "<th>note</th></tr>" + "".join(rows) + "</table>")
 
 
 def _load_timings(profile: str) -> dict:

@@ -112,9 +112,10 @@ def test_local_worker_pool_gives_the_in_process_results(prepared, local_results,
     for a, b in zip(pooled, local_results, strict=False):
         _assert_same_run(a, b)
     # A trial that fails in a worker stops the grid with its run id and cause.
-    bad = BASE.replace(dataset="no-such-dataset")
-    with pytest.raises(MtlibError, match=f"run {bad.run_id} .*failed in a local worker"):
-        run_grid([bad, bad.replace(seed=4)], executor="local", store=store, progress=False)
+    bad = [BASE.replace(dataset="no-such-dataset", seed=s) for s in (3, 4)]
+    ids = "|".join(c.run_id for c in bad)  # whichever worker fails first
+    with pytest.raises(MtlibError, match=f"run ({ids}) .*failed in a local worker: DataError"):
+        run_grid(bad, executor="local", store=store, progress=False)
     executors._close_pool()
     monkeypatch.setenv(executors.LOCAL_WORKERS_ENV, "none")
     with pytest.raises(MtlibError, match="MTLIB_LOCAL_WORKERS='none': expected an integer"):

@@ -221,6 +221,7 @@ def test_table2_steps_keep_the_best_variant():
 def test_samplecnn_steps():
     rec = scored(lambda c: 0.7 + 0.01 * (c.norm == "group") + 0.1 * c.momentum)
     profile = load_profile("quick").replace(samplecnn_momenta=(0.9, 0.95, 0.99),
+                                            samplecnn_norms=("group", "batch", "none"),
                                             samplecnn_lee_reference=True)
     study = samplecnn.run(profile, group_count=8, executor=rec)
     first = rec.grids[0][1][0]
@@ -228,6 +229,7 @@ def test_samplecnn_steps():
         "samplecnn", "batch", True, True, 0.01)
     assert first.sample_rate == profile.samplecnn_sample_rate and first.train_eval_clips == 0
     assert first == samplecnn.samplecnn_base(profile)
+    assert first.amp is profile.samplecnn_amp is True  # quick trains SampleCNN in bf16
     assert study.best_momentum == 0.99
     assert study.kept_norm == Variant(norm="group", groups=8, plateau=True)
     assert [a.norm for a in study.norm_arms] == ["group", "batch", "none"]
@@ -324,6 +326,8 @@ def test_settings_note_lists_what_quick_shrinks():
     assert "`shallow_epochs`" in note and "30 in the report" in note
     assert "table1_pairs" not in note
     assert "match the report" in settings_note(load_profile("full"), ["shallow_epochs"])
+    pinned = settings_note(load_profile("quick"), ["search_start_lr"])
+    assert "`search_start_lr`: 0.1 here, unset in the report" in pinned
 
 
 def test_plan_of_the_full_profile_counts_every_run_once():

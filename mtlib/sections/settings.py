@@ -18,6 +18,12 @@ def settings_note(profile: Profile, fields: Sequence[str]) -> str:
         head = f"Profile **{profile.name}** trains on MagnaTagATune at `{profile.data_root}`."
     if not changed:
         return head + " These settings match the report's (profile `full`)."
-    lines = [f"- `{f}`: {ours} here, {ref} in the report" for f, ours, ref in changed]
+    lines = [f"- `{f}`: {_text(ours)} here, {_text(ref)} in the report"
+             for f, ours, ref in changed]
     return head + " It shrinks these settings relative to the report (profile `full`):\n" + (
         "\n".join(lines))
+
+
+def _text(value: object) -> str:
+    """A profile value as the note prints it (None: the field is not set)."""
+    return "unset" if value is None else str(value)

@@ -295,6 +295,7 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
     if claim.kind in ("arms", "tag_gain"):
         a, b = runs(claim.a), runs(claim.b)
         if a is None or b is None:
+            row["note"] = _join(row["note"], "this profile trains no such arm")
             return row
         row.update(val_a=_val(a), val_b=_val(b))
         if claim.kind == "arms" and _same_predictions(a, b):
@@ -324,7 +325,13 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
         row["note"] = stats["note"]
     if any(_val(r) < VALIDATION_FLOOR for r in floor_runs):
         row["verdict"] = "not trained enough"
+        vals = " / ".join(f"{_val(r):.2f}" for r in floor_runs)
+        row["note"] = _join(row["note"], f"validation {vals}, the floor {VALIDATION_FLOOR:.2f}")
     return row
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
 
 
 def claims_table(profile: str, resamples: int = BOOTSTRAP) -> pd.DataFrame:

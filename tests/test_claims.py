@@ -70,13 +70,16 @@ def test_an_arm_below_the_validation_floor_cannot_judge():
     good = [run("good", 2.0, 0)]
     chance = [run("chance", 0.0, 0, val=0.55)]
     arms, store = arms_of(a=good, b=chance)
-    assert claims.judge(claim(), arms, store, resamples=50)["verdict"] == "not trained enough"
+    row = claims.judge(claim(), arms, store, resamples=50)
+    assert row["verdict"] == "not trained enough"
+    assert row["note"] == "validation 0.80 / 0.55, the floor 0.65"
 
 
 def test_a_missing_arm_is_not_measured():
     arms, store = arms_of(a=[run("good", 2.0, 0)])
     row = claims.judge(claim(), arms, store, resamples=50)
     assert row["verdict"] == "not measured" and np.isnan(row["effect"])
+    assert row["note"] == "this profile trains no such arm"
 
 
 def test_arms_with_identical_predictions_say_why():

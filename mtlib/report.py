@@ -6,9 +6,10 @@
    and those flattened profile values that its ``parameters`` cell declares. Its progress
    bars, log lines and warnings go to ``results/logs/NN_slug.log`` (:mod:`mtlib.progress`),
    so the executed notebook shows results only.
-3. Render every executed notebook to ``results/report/NN_slug.html`` and write
-   ``results/report/index.html`` linking the notebooks, figures and tables.
-4. Record wall times in ``results/report/timings.json``.
+3. Record wall times in ``results/report/timings.json``.
+4. Build the offline report site from the executed notebooks (:func:`mtlib.site.build_site`):
+   ``results/report/index.html`` (claims, headline numbers, deviations) and one
+   ``results/report/NN_slug.html`` per notebook. ``mtlib report --site-only`` does only this.
 
 A notebook executes into a temporary file that is renamed when it succeeds. A failing
 notebook stops the run with one message naming it and the failing cell's error; its partial
@@ -19,7 +20,6 @@ before it stays. Training is cached in the run store, so a rerun retrains nothin
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import os
 import time
@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from mtlib import paths
+from mtlib import paths, site
 from mtlib.errors import MtlibError
-from mtlib.io import atomic_write_json, atomic_write_text
-from mtlib.products import PRODUCTS
+from mtlib.io import atomic_write_json
 from mtlib.profiles import MTAT_ROOT_ENV, Profile, available, load_profile
 from mtlib.progress import LOG_ENV
 from mtlib.tagging import LAST_REPORT_ARTIFACT
@@ -168,105 +167,6 @@ def _first_line(text: str) -> str:
     return lines[0] + (" ..." if len(lines) > 1 else "")
 
 
-# --- rendering --------------------------------------------------------------------------
-
-
-def render_html(executed: Path, out: Path) -> None:
-    """Executed notebook -> standalone HTML (nbconvert's HTMLExporter)."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(str(executed), as_version=4)
-    body, _ = HTMLExporter().from_notebook_node(nb)
-    atomic_write_text(out, body)
-
-
-def write_index(profile: Profile, timings: dict) -> Path:
-    """``results/report/index.html``: every notebook, figure and table, with wall times."""
-    report = paths.report_dir()
-
-    def rel(p: Path) -> str:
-        return html.escape(os.path.relpath(p, report))
-
-    items = []
-    for slug, t in sorted(timings.get("notebooks", {}).items()):
-        page = report / f"{slug}.html"
-        if t["status"] == "finished" and page.is_file():
-            link = f'<a href="{rel(page)}">{html.escape(slug)}</a>'
-        else:
-            partial = rel(paths.executed_dir() / f"{slug}.failed.ipynb")
-            link = f"{html.escape(slug)} (failed; partial output {partial})"
-        items.append(f"<li>{link}: {t['status']}, {t['seconds']:.0f} s</li>")
-    figure_items, table_items = [], []
-    for products in PRODUCTS.values():
-        for slug, text in products.figures.items():
-            png = paths.figure_path(slug, "png")
-            if png.is_file():
-                figure_items.append(
-                    f'<figure><a href="{rel(png)}"><img src="{rel(png)}" '
-                    f'alt="{html.escape(text)}" width="480"></a><figcaption>'
-                    f'{html.escape(text)} (<a href="{rel(png.with_suffix(".pdf"))}">PDF</a>)'
-                    "</figcaption></figure>")
-        for slug, text in products.tables.items():
-            csv = paths.table_path(slug, "csv")
-            if csv.is_file():
-                table_items.append(
-                    f'<li>{html.escape(text)}: <a href="{rel(csv)}">CSV</a>, '
-                    f'<a href="{rel(csv.with_suffix(".md"))}">Markdown</a></li>')
-    total = sum(t["seconds"] for t in timings.get("notebooks", {}).values())
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>mtlib report: profile {html.escape(profile.name)}</title>
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
-figure{{display:inline-block;margin:0.5em}}
-td,th{{padding:0.15em 0.5em;text-align:left;vertical-align:top}}
-td.n{{white-space:nowrap;font-variant-numeric:tabular-nums}}
-td.note{{font-size:85%;color:#444}}</style></head>
-<body>
-<h1>Digging Deeper into Automatic Music Tagging: reproduction</h1>
-<p>Profile <b>{html.escape(profile.name)}</b>: {html.escape(profile.description)}</p>
-{_claims_html()}
-<h2>Notebooks</h2>
-<p>Dataset step {timings.get('dataset_seconds', 0):.0f} s; notebooks {total:.0f} s.</p>
-<ol>{''.join(items)}</ol>
-<h2>Figures</h2>
-{''.join(figure_items) or '<p>none</p>'}
-<h2>Tables</h2>
-<ul>{''.join(table_items) or '<li>none</li>'}</ul>
-</body></html>
-"""
-    out = report / "index.html"
-    atomic_write_text(out, page)
-    return out
-
-
-def _claims_html() -> str:
-    """The claims table of notebook 08 with its verdict counts, or "" before 08 ran."""
-    from mtlib.claims import verdict_counts
-
-    path = paths.table_path("08_summary_claims", "csv")
-    if not path.is_file():
-        return ""
-    import pandas as pd
-
-    claims = pd.read_csv(path)
-    counts = ", ".join(f"{n} {v}" for v, n in verdict_counts(claims).items())
-    rows = []
-    for r in claims.itertuples():
-        ours = "" if pd.isna(r.effect) else f"{r.effect:+.3f}" + (
-            "" if pd.isna(r.low) else f" [{r.low:+.3f}, {r.high:+.3f}]")
-        report = "" if pd.isna(r.report_difference) else f"{r.report_difference:+.3f}"
-        rows.append(f"<tr><td>{html.escape(str(r.section))}</td><td>{html.escape(r.claim)}</td>"
-                    f"<td class=n>{report}</td><td class=n>{ours}</td>"
-                    f"<td>{html.escape(r.verdict)}</td>"
-                    f"<td class=note>{'' if pd.isna(r.note) else html.escape(str(r.note))}</td>"
-                    "</tr>")
-    return (f"<h2>The report's claims</h2><p>{html.escape(counts)} (of {len(claims)}; 95 % "
-            "intervals from a paired bootstrap over test clips).</p><table><tr><th>section</th>"
-            "<th>claim</th><th>report</th><th>ours [95 % interval]</th><th>verdict</th>"
-            "<th>note</th></tr>" + "".join(rows) + "</table>")
-
-
 def _load_timings(profile: str) -> dict:
     path = paths.report_dir() / TIMINGS_FILE
     try:
@@ -345,14 +245,15 @@ def run_report(
                 except NotebookFailed:
                     record(nb, time.perf_counter() - nb_start, "failed")
                     raise
-                render_html(executed_path(nb), html_path(nb))
                 record(nb, seconds, "finished")
                 result.seconds[nb.stem] = seconds
                 if progress:
                     print(f"[{i}/{len(todo)}] {nb.stem}: {seconds:.1f} s", flush=True)
     finally:
-        write_index(profile, timings)
         _write_last_report(profile)
+        # Also after a failure: the site shows what finished (nothing before the first).
+        if site.executed_notebooks():
+            site.build_site(profile.name, data_root=profile.data_root)
     return result
 
 
@@ -360,8 +261,8 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "report", help="execute the notebooks for a profile and render the HTML report",
         description="Ensure the dataset, execute notebooks/NN_*.ipynb with papermill into "
-        "results/executed/, render results/report/index.html, record results/report/"
-        "timings.json. Reruns reuse the run store.",
+        "results/executed/, record results/report/timings.json, build the offline report "
+        "site results/report/index.html. Reruns reuse the run store.",
     )
     p.add_argument("--profile", default="quick",
                    help=f"profile in configs/ (one of: {', '.join(available())}; default quick)")
@@ -371,6 +272,8 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", help="real MTAT folder (profile full); overrides "
                    "MTLIB_MTAT_ROOT and the profile's data.root")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--site-only", action="store_true",
+                   help="rebuild results/report/ from the executed notebooks; execute nothing")
     p.add_argument("--plan", action="store_true",
                    help="print the training runs and epochs the profile asks for; run nothing")
     p.set_defaults(func=_cli)
@@ -387,6 +290,10 @@ def _cli(args: argparse.Namespace) -> int:
         for model, epochs in table.groupby("model")["total_epochs"].sum().items():
             runs = table.loc[table["model"] == model, "runs"].sum()
             print(f"{model}: {runs} runs, {epochs} epochs")
+        return 0
+    if args.site_only:
+        index = site.build_site(args.profile, data_root=args.data_root)
+        print(f"report site for profile {args.profile}: open {index}")
         return 0
     result = run_report(args.profile, only=args.only, executor=args.executor,
                         data_root=args.data_root, progress=not args.no_progress)

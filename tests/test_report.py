@@ -75,9 +75,10 @@ def test_failing_notebook_stops_the_run_with_one_line(fake_notebooks, capsys):
     assert timings["notebooks"]["01_works"]["status"] == "finished"
     assert timings["notebooks"]["02_breaks"]["status"] == "failed"
     assert "03_after" not in timings["notebooks"]
+    # The site shows what finished and names the notebook that did not.
     index = (paths.report_dir() / "index.html").read_text()
-    assert 'href="01_works.html"' in index and "02_breaks (failed" in index
-    assert "../figures/01_tag_distribution.png" in index
+    assert 'href="01_works.html"' in index and "03_after.html" not in index
+    assert "Did not finish in the last run: 02_breaks" in index
 
     # The profile's values reach the notebook, overriding its defaults.
     seen = json.loads((paths.artifacts_dir() / "seen.json").read_text())

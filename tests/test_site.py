@@ -1,0 +1,194 @@
+"""The offline report site: built from tiny executed notebooks, it loads nothing remote, its
+internal links resolve, its front page holds the claims and deviations, and
+``mtlib report --site-only`` rebuilds it without executing anything."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import nbformat  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from nbformat.v4 import (  # noqa: E402
+    new_code_cell,
+    new_markdown_cell,
+    new_notebook,
+    new_output,
+)
+
+from mtlib import cli, paths, report, site  # noqa: E402
+
+CLAIM = "256/256 beats 1024/1024 | with *stars* and <tags>"
+DEVIATION_WHY = "CPU budget: the whole quick report must run in half an hour"
+
+
+def _png() -> str:
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.plot([0, 1])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def write_executed(folder: Path, stem: str, png: str) -> None:
+    """An executed notebook: a markdown cell, a text output and a PNG output."""
+    text = new_code_cell("print('hello')", execution_count=1,
+                         outputs=[new_output("stream", name="stdout", text="hello\n")])
+    image = new_code_cell("plot()", execution_count=2, outputs=[new_output(
+        "display_data", data={"image/png": png, "text/plain": "<Figure>"})])
+    nb = new_notebook(cells=[new_markdown_cell(f"# {stem}\n\nSome prose."), text, image])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, str(folder / f"{stem}.ipynb"))
+
+
+def write_results(results: Path) -> None:
+    executed, tables = results / "executed", results / "tables"
+    executed.mkdir(parents=True)
+    tables.mkdir(parents=True)
+    png = _png()
+    for stem in ("01_first", "02_second"):
+        write_executed(executed, stem, png)
+    # A partial notebook of a failed run is no chapter.
+    write_executed(executed, "03_third.failed", png)
+    pd.DataFrame([
+        {"key": "a", "section": "VI", "claim": CLAIM, "report_difference": 0.014,
+         "effect": 0.034, "low": 0.013, "high": 0.056, "verdict": "holds", "note": ""},
+        {"key": "b", "section": "V", "claim": "learning rate 0.0075 beats 0.01",
+         "report_difference": None, "effect": None, "low": None, "high": None,
+         "verdict": "not measured", "note": "no run"},
+    ]).to_csv(tables / "08_summary_claims.csv", index=False)
+    pd.DataFrame([{"key": "search.epochs", "section": "V", "setting": "epochs per search run",
+                   "report": 30, "profile": 10, "why": DEVIATION_WHY}]).to_csv(
+        tables / "08_summary_deviations.csv", index=False)
+    pd.DataFrame([{"variant": "batch norm + dropout 0.2", "test_roc_auc_mean": 0.84,
+                   "report_test_roc_auc": 0.8554}]).to_csv(
+        tables / "06_normalisation_dropout.csv", index=False)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A site built once for the module from tiny fixtures; returns results/report."""
+    base = tmp_path_factory.mktemp("site")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MTLIB_RESULTS_DIR", str(base / "results"))
+        mp.setenv("MTLIB_CACHE_DIR", str(base / "cache"))
+        write_results(base / "results")
+        index = site.build_site("smoke")
+    assert index == base / "results" / "report" / "index.html"
+    return index.parent
+
+
+def _files(root: Path, *suffixes: str) -> list[Path]:
+    return [p for p in root.rglob("*") if p.suffix in suffixes and p.is_file()]
+
+
+REMOTE = [
+    re.compile(r"<script\b[^>]*\bsrc=[\"']?(https?:)?//", re.I),
+    re.compile(r"<link\b[^>]*\bhref=[\"']?(https?:)?//", re.I),
+    re.compile(r"<img\b[^>]*\bsrc=[\"']?(https?:)?//", re.I),
+    re.compile(r"url\(\s*[\"']?(https?:)?//", re.I),
+    re.compile(r"@import\s+[\"']?(https?:)?//", re.I),
+]
+
+
+def test_site_loads_nothing_remote(built):
+    checked = _files(built, ".html", ".css", ".js")
+    assert any(p.suffix == ".css" for p in checked)
+    for path in checked:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for pattern in REMOTE:
+            hit = pattern.search(text)
+            assert hit is None, f"{path.relative_to(built)}: {text[hit.start():hit.end() + 60]}"
+    assert "mathjax" not in (built / "index.html").read_text().lower()
+
+
+class _Refs(HTMLParser):
+    """The href/src of links, stylesheets, scripts and images in one page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in ("href", "src"):
+            if tag in ("a", "link", "script", "img") and attrs.get(name):
+                self.refs.append(attrs[name])
+
+
+def test_internal_links_and_images_resolve(built):
+    # _static/*.html are the theme's Jinja macros that Sphinx copies along, not pages.
+    pages = [p for p in _files(built, ".html") if "_static" not in p.relative_to(built).parts]
+    assert {p.name for p in pages} >= {"index.html", "01_first.html", "02_second.html"}
+    assert not (built / "03_third.failed.html").exists()
+    images = 0
+    for page in pages:
+        parser = _Refs()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for ref in parser.refs:
+            parts = urlsplit(ref)
+            if parts.scheme or parts.netloc or not parts.path:
+                continue  # another site (prose links), mailto:, data:, or "#anchor"
+            target = (page.parent / unquote(parts.path)).resolve()
+            assert target.exists(), f"{page.name}: {ref} -> {target} is missing"
+            images += target.suffix == ".png" and "_images" in target.parts
+    assert images >= 2  # each chapter's PNG output became a local image
+
+
+def test_front_page_order_claims_and_deviations(built):
+    index = (built / "index.html").read_text(encoding="utf-8")
+    # The article only: the sidebar lists the chapters before it.
+    article = index[index.index("<article"):index.index("</article>")]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", article))
+    order = ["Digging Deeper into Automatic Music Tagging", "Stand-in data",
+             "Profile smoke", "1 holds", "Headline numbers", "0.840", "0.855",
+             "Deviations from the report", DEVIATION_WHY, "01_first", "02_second"]
+    positions = [text.find(s) for s in order]
+    assert -1 not in positions, [s for s, p in zip(order, positions, strict=True) if p < 0]
+    assert positions == sorted(positions)
+    # The claim's markup characters come through as text, inside a table.
+    assert "256/256 beats 1024/1024 | with *stars* and &lt;tags&gt;" in index
+    assert "+0.034 [+0.013, +0.056]" in index
+    assert index.count("<table") >= 3
+
+
+def test_site_only_rebuilds_without_executing(tmp_path, monkeypatch, capsys):
+    write_results(tmp_path / "results")
+    monkeypatch.setenv("MTLIB_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("MTLIB_CACHE_DIR", str(tmp_path / "cache"))
+
+    def no_execution(*args, **kwargs):
+        raise AssertionError("--site-only executed a notebook")
+
+    monkeypatch.setattr(report, "execute", no_execution)
+    report_dir = paths.report_dir()
+    report_dir.mkdir(parents=True)
+    timings = {"profile": "smoke", "notebooks": {
+        "03_third": {"seconds": 1.0, "status": "failed"}}}
+    (report_dir / "timings.json").write_text(json.dumps(timings))
+    (report_dir / "stale.html").write_text("an older page")
+
+    assert cli.main(["report", "--profile", "smoke", "--site-only"]) == 0
+    assert "open " in capsys.readouterr().out
+    assert (report_dir / "01_first.html").is_file()
+    assert not (report_dir / "stale.html").exists()
+    assert json.loads((report_dir / "timings.json").read_text()) == timings
+    assert "Did not finish in the last run: 03_third" in (report_dir / "index.html").read_text()
+
+
+def test_missing_notebooks_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("MTLIB_RESULTS_DIR", str(tmp_path / "results"))
+    with pytest.raises(site.SiteError, match=r"executed: no executed notebooks NN_slug.ipynb"):
+        site.build_site("smoke")

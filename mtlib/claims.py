@@ -21,7 +21,8 @@ so "inconclusive", and a note that says why.
 
 Claims that are not a difference of two arms have their own statistic (:data:`CLAIMS`): the
 rank correlation of tags' training counts and their test ROC-AUC, the guitar tag against the
-median tag, and the validation peak of Figure 3. The same code and table serve every profile.
+median tag, guitar's own gain, and the validation peak of Figure 3. The same code and table
+serve every profile.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ class Claim:
     ``kind``: "arms" (difference of mean test ROC-AUC), "tag_count" (Spearman of training
     count and test ROC-AUC, a > 0), "guitar" (guitar's ROC-AUC minus the median tag's, < 0),
     "peak" (Figure 3: the validation peak minus the last epoch, > 0), "tag_gain" (guitar's
-    relative gain minus the overall relative gain, > 0)."""
+    relative gain minus the overall relative gain, > 0), "tag_diff" (guitar's ROC-AUC under
+    ``a`` minus under ``b``, > 0)."""
 
     key: str
     section: str
@@ -64,6 +66,10 @@ class Claim:
     kind: str = "arms"
     note: str = ""
 
+
+_DIELEMAN_SPECTROGRAM = "Dieleman & Schrauwen 2014: {:+.3f} ({} against {}, 256/256)".format(
+    BY_KEY["dieleman.logmel.256-256"].value - BY_KEY["dieleman.raw.256-256"].value,
+    BY_KEY["dieleman.logmel.256-256"].shown(), BY_KEY["dieleman.raw.256-256"].shown())
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("input_norm.needed", "V", "some input normalisation is needed: min-max beats none",
@@ -111,6 +117,22 @@ CLAIMS: tuple[Claim, ...] = (
           "samplecnn.long", "table2.long", ("samplecnn.long.test", "table2.long")),
     Claim("samplecnn.guitar", "VIII-B", "SampleCNN gains more on guitar than overall",
           "samplecnn.long", "table2.long", kind="tag_gain"),
+    # Sec. IX: what the report expected of its future work (notebook 09)
+    Claim("future.logmel", "IX", "a log-mel spectrogram input beats raw audio (shallow CNN)",
+          "future.shallow.logmel", "future.shallow.raw",
+          note=_DIELEMAN_SPECTROGRAM),
+    Claim("future.deep", "IX", "SampleCNN on raw audio beats the shallow CNN on log-mel",
+          "samplecnn.long", "future.shallow.logmel"),
+    Claim("future.harmonic", "IX", "the harmonic front end improves the shallow CNN",
+          "future.shallow.harmonic", "future.shallow.raw"),
+    Claim("future.harmonic_guitar", "IX", "the harmonic front end improves guitar",
+          "future.shallow.harmonic", "future.shallow.raw", kind="tag_diff"),
+    Claim("future.embedding_shallow", "IX", "the tag embedding improves the shallow CNN "
+          "(ATOSE: about 2 %)", "future.shallow.embedding", "future.shallow.raw",
+          note="label-embedding regularisation, our stand-in for ATOSE"),
+    Claim("future.embedding_samplecnn", "IX", "the tag embedding improves SampleCNN "
+          "(ATOSE: about 2 %)", "future.samplecnn.embedding", "future.samplecnn.base",
+          note="label-embedding regularisation, our stand-in for ATOSE"),
 )
 
 
@@ -202,7 +224,7 @@ def _same_predictions(a: Sequence[RunResult], b: Sequence[RunResult]) -> bool:
     """Whether every trial of ``a`` scored the test clips exactly as its trial in ``b`` (e.g.
     a plateau scheduler that never fired within the epochs trained)."""
     return len(a) == len(b) and all(
-        np.array_equal(x.predictions()[2], y.predictions()[2]) for x, y in zip(a, b))
+        np.array_equal(x.predictions()[2], y.predictions()[2]) for x, y in zip(a, b, strict=True))
 
 
 def _spearman_effect(runs: Sequence[RunResult], resamples: int) -> dict[str, Any]:
@@ -251,6 +273,24 @@ def _tag_gain_effect(deep: Sequence[RunResult], shallow: Sequence[RunResult],
         gain, len(ids), resamples)), "n_clips": len(ids), "trial_std": np.nan}
 
 
+def _tag_diff_effect(a: Sequence[RunResult], b: Sequence[RunResult], resamples: int,
+                     tag: str = "guitar") -> dict[str, Any] | None:
+    """``tag``'s test ROC-AUC under arm ``a`` minus under arm ``b`` (None without the tag)."""
+    ids, y, s, tags = _aligned(list(a) + list(b))
+    if tag not in tags:
+        return None
+    g = tags.index(tag)
+    sa, sb = s[: len(a), :, g:g + 1], s[len(a):, :, g:g + 1]
+    yg = y[:, g:g + 1]
+
+    def diff(rows: np.ndarray) -> float:
+        return float(np.nanmean(per_tag_auc(yg[rows], sa[:, rows]))
+                     - np.nanmean(per_tag_auc(yg[rows], sb[:, rows])))
+
+    return {"effect": diff(np.arange(len(ids))), "interval": interval(bootstrap(
+        diff, len(ids), resamples)), "n_clips": len(ids), "trial_std": np.nan}
+
+
 def _peak_effect(runs: Sequence[RunResult]) -> dict[str, Any]:
     """Validation peak minus the last epoch per trial: no test clips to resample, so the
     interval is the trials' mean +- t * standard error (NaN for one trial)."""
@@ -292,7 +332,7 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
         loaded = [store.load(i) for i in ids]
         return None if any(r is None for r in loaded) else loaded
 
-    if claim.kind in ("arms", "tag_gain"):
+    if claim.kind in ("arms", "tag_gain", "tag_diff"):
         a, b = runs(claim.a), runs(claim.b)
         if a is None or b is None:
             row["note"] = _join(row["note"], "this profile trains no such arm")
@@ -301,7 +341,8 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
         if claim.kind == "arms" and _same_predictions(a, b):
             row["note"] = ("both arms kept the same model (identical test predictions): "
                            "within this budget the change never altered the kept epoch")
-        effect = _arms_effect if claim.kind == "arms" else _tag_gain_effect
+        effect = {"arms": _arms_effect, "tag_gain": _tag_gain_effect,
+                  "tag_diff": _tag_diff_effect}[claim.kind]
         stats = effect(a, b, resamples)
         direction, floor_runs = 1, (a, b)
     else:  # a statistic of the report's best pair: tag_count, guitar, peak

@@ -41,7 +41,7 @@ ModelName = Literal["dieleman", "samplecnn"]
 InputNorm = Literal["none", "standardise", "minmax"]
 InputNormScope = Literal["clip", "dataset"]
 LayerNorm = Literal["none", "batch", "layer", "group"]
-Frontend = Literal["raw", "logmel"]
+Frontend = Literal["raw", "logmel", "harmonic"]
 Split = Literal["standard", "dieleman"]
 Loss = Literal["unit", "clip"]
 TrainSegments = Literal["crop", "all"]
@@ -165,8 +165,9 @@ class RunConfig(FrozenModel):
     filters: int = Field(32, ge=1)  # F, filters of the strided first conv (Dieleman)
     length: int = Field(256, ge=1)  # L, first-conv filter length in samples (Dieleman)
     stride: int = Field(256, ge=1)  # S, first-conv stride in samples (Dieleman)
-    frontend: Frontend = "raw"  # Dieleman only
+    frontend: Frontend = "raw"  # Dieleman only; see mtlib.models.frontends
     n_mels: int = Field(128, ge=1)  # mel bands of the logmel frontend (capped so none is empty)
+    n_fft: int | None = Field(None, ge=2)  # STFT window of logmel / harmonic (None = length)
     norm: LayerNorm | None = None  # None = model default
     groups: int = Field(8, ge=1)  # group count for norm="group" (per layer: gcd(groups, channels))
     dropout: Real | None = Field(None, ge=0, lt=1)  # None = model default (see MODEL_DEFAULTS)
@@ -192,7 +193,11 @@ class RunConfig(FrozenModel):
     epochs: int = Field(30, ge=1)
     plateau: bool = False  # ReduceLROnPlateau on validation ROC-AUC: lr /= 5 ...
     plateau_epochs: int = Field(3, ge=1)  # ... once this many epochs brought no improvement
-    amp: bool = False  # bf16 autocast on CUDA; ignored on CPU
+    amp: bool = False  # bf16 autocast (CUDA and CPU)
+    # Label-embedding regularisation (mtlib.models.tag_embedding): the weight of its cosine
+    # loss beside the BCE (0 = off) and the dimension of the tag space.
+    tag_embedding: Real = Field(0, ge=0)
+    tag_embedding_dim: int = Field(16, ge=1)
     seed: int = 0
     # Restrict to these tags (empty = all in cache).
     tags: Annotated[tuple[str, ...], AfterValidator(distinct)] = Field(

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -278,6 +279,14 @@ def _init_worker(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+    # An interrupt (Ctrl-C, or a kernel's shutdown signalling its process group) ends a worker
+    # at once and quietly: a trial resumes from its last epoch checkpoint, and an idle worker
+    # would otherwise print a KeyboardInterrupt traceback from its queue.
+    signal.signal(signal.SIGINT, _exit_on_interrupt)
+
+
+def _exit_on_interrupt(signum: int, frame: Any) -> None:
+    os._exit(128 + signum)
 
 
 def _local_trial(config: dict[str, Any], store_root: str, progress: bool) -> str:

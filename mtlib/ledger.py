@@ -193,6 +193,15 @@ SETTINGS: tuple[Setting, ...] = (
             lambda p: p.samplecnn_output_prior),
     Setting("samplecnn.lee_reference", "-", "Lee et al.'s own recipe as a reference arm",
             False, lambda p: p.samplecnn_lee_reference),
+    # --- Sec. IX: future work the report proposes (notebook 09) -----------------------------
+    Setting("future.trials", "IX", "trials per future-work arm", 5, lambda p: p.future_trials,
+            "not run in the report; five, as Tables I and II"),
+    Setting("future.geometry", "IX", "first-layer length / stride of the front-end comparison",
+            "the best Table I pair",
+            lambda p: f"{p.future_stride}/{p.future_stride}" if p.future_stride
+            else "the best Table I pair",
+            "not run in the report; the pair Table II builds on, so the raw arm is Table II's "
+            "dropout step"),
 )
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

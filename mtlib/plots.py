@@ -268,3 +268,26 @@ def per_tag_comparison(compare: pd.DataFrame, highlight: str | None = None) -> p
     ax.set_ylabel("SampleCNN: test ROC-AUC per tag")
     ax.set_aspect("equal", adjustable="box")
     return fig
+
+
+def per_tag_pairs(per_tag: pd.DataFrame, pairs: list[tuple[str, str, str, str]],
+                  highlight: str | None = None) -> plt.Figure:
+    """One panel per ``(base column, arm column, base label, arm label)``: each tag's test
+    ROC-AUC under the arm against its base (above the dashed diagonal: the arm does better on
+    that tag), ``highlight`` marked and named."""
+    fig, axes = plt.subplots(1, len(pairs), figsize=(3.6 * len(pairs), 3.7), squeeze=False)
+    values = per_tag[[c for p in pairs for c in p[:2]]].to_numpy(dtype=float)
+    lo = float(min(np.nanmin(values), 0.5)) - 0.02
+    for ax, (base, arm, base_label, arm_label) in zip(axes[0], pairs, strict=True):
+        ax.scatter(per_tag[base], per_tag[arm], s=14, color=PALETTE[0], label="tag")
+        ax.plot([lo, 1], [lo, 1], color="0.5", linewidth=1, linestyle="--")
+        if highlight is not None and highlight in set(per_tag["tag"]):
+            r = per_tag[per_tag["tag"] == highlight].iloc[0]
+            ax.scatter([r[base]], [r[arm]], s=50, color=PALETTE[3], zorder=3, label=highlight)
+            ax.annotate(highlight, (r[base], r[arm]), xytext=(5, -10), textcoords="offset points")
+        ax.set_xlim(lo, 1.0)
+        ax.set_ylim(lo, 1.0)
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_xlabel(f"{base_label}\ntest ROC-AUC per tag")
+        ax.set_ylabel(f"{arm_label}\ntest ROC-AUC per tag")
+    return fig

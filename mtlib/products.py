@@ -75,6 +75,17 @@ PRODUCTS: dict[str, Products] = {
                 "07_samplecnn_per_tag": "Per-tag test ROC-AUC of both models"},
         artifact="07_samplecnn",
     ),
+    "09_future_work": Products(
+        figures={"09_future_work": "Section IX: test ROC-AUC of every future-work arm",
+                 "09_future_work_frontends": "Section IX: per-tag test ROC-AUC of the log-mel "
+                                             "and harmonic front ends against raw audio",
+                 "09_future_work_embedding": "Section IX: per-tag test ROC-AUC with the label "
+                                             "embedding against without"},
+        tables={"09_future_work": "Section IX: every arm's scores, parameters and cost",
+                "09_future_work_per_tag": "Per-tag test ROC-AUC of every future-work arm",
+                "09_future_work_choices": "What the papers leave open, and our choices"},
+        artifact="09_future_work",
+    ),
     "08_summary": Products(
         figures={},
         tables={"08_summary_claims": "The report's claims, each with its verdict here",
@@ -84,9 +95,13 @@ PRODUCTS: dict[str, Products] = {
     ),
 }
 
+# The summary runs after every other notebook: it reads all their artifacts and runs.
+SUMMARY = "08_summary"
+
 # Notebook 08 shows these figures again, in this order.
 KEY_FIGURES = ("01_tag_distribution", "03_length_stride_table", "04_training_curves",
-               "05_per_tag_analysis", "06_normalisation_dropout", "07_samplecnn_per_tag")
+               "05_per_tag_analysis", "06_normalisation_dropout", "07_samplecnn_per_tag",
+               "09_future_work")
 
 # Notebooks whose artifact holds ``findings``: measured values under published keys.
 WITH_FINDINGS = tuple(nb for nb, p in PRODUCTS.items() if p.artifact)

@@ -43,7 +43,7 @@ SOURCES: tuple[str, ...] = get_args(Source)
 MTAT_ROOT_ENV = "MTLIB_MTAT_ROOT"
 # Top-level keys that belong to no section.
 TOP_LEVEL = ("description", "executor", "deviations")
-SECTIONS = ("data", "shallow", "search", "table1", "table2", "samplecnn")
+SECTIONS = ("data", "shallow", "search", "table1", "table2", "samplecnn", "future")
 
 
 class ProfileError(MtlibError):
@@ -153,6 +153,12 @@ class Profile(FrozenModel):
     samplecnn_amp: bool  # bf16 autocast (RunConfig.amp), on CPU and CUDA
     # also train Lee et al.'s own recipe as a reference arm (16 kHz, batch 23, segments)
     samplecnn_lee_reference: bool
+    # --- Section IX: the future work (notebook 09) --------------------------------
+    future_trials: int = Field(ge=1)  # seeds per arm
+    # first-layer length and stride of the front-end comparison (the raw arm's L = S and the
+    # spectra's hop); None: the best Table I pair, so the raw arm is Table II's dropout step
+    future_stride: int | None = Field(ge=1)
+    future_embedding_weight: Real = Field(gt=0)  # weight of the label-embedding loss
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Profile:

@@ -30,6 +30,7 @@ from typing import Sequence
 from mtlib import paths, site
 from mtlib.errors import MtlibError
 from mtlib.io import atomic_write_json
+from mtlib.products import SUMMARY
 from mtlib.profiles import MTAT_ROOT_ENV, Profile, available, load_profile
 from mtlib.progress import LOG_ENV
 from mtlib.tagging import LAST_REPORT_ARTIFACT
@@ -53,10 +54,16 @@ class ReportResult:
 # --- notebooks --------------------------------------------------------------------------
 
 
+def run_order(found: Sequence[Path]) -> list[Path]:
+    """Notebooks by number, the summary (:data:`mtlib.products.SUMMARY`) last: it reads every
+    other notebook's artifact, including notebook 09's."""
+    return sorted(found, key=lambda p: (p.stem == SUMMARY, p.stem))
+
+
 def notebooks(folder: Path | None = None) -> list[Path]:
-    """The report's notebooks ``NN_slug.ipynb``, in order."""
+    """The report's notebooks ``NN_slug.ipynb``, in :func:`run_order`."""
     folder = folder or paths.notebooks_dir()
-    found = sorted(folder.glob(NOTEBOOK_GLOB))
+    found = run_order(folder.glob(NOTEBOOK_GLOB))
     if not found:
         raise MtlibError(f"{folder}: no notebooks named NN_slug.ipynb")
     return found
@@ -73,7 +80,7 @@ def select(found: Sequence[Path], only: Sequence[str] | None) -> list[Path]:
             valid = ", ".join(p.stem for p in found)
             raise MtlibError(f"no notebook {want!r}; valid: {valid}")
         chosen += [p for p in match if p not in chosen]
-    return sorted(chosen)
+    return run_order(chosen)
 
 
 def declared_parameters(notebook: Path) -> set[str]:

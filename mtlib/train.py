@@ -6,8 +6,10 @@ Procedure
   ``config.split`` (see :func:`mtlib.data.datasets.build_views`).
 - Optimiser: SGD with momentum (optionally Nesterov), learning rate ``config.lr``; batches of
   ``config.batch_clips`` clips (Dieleman: x10 subclips; SampleCNN: one random crop per clip);
-  loss = binary cross-entropy. Optional ReduceLROnPlateau on validation ROC-AUC: the rate is
-  divided by 5 once ``config.plateau_epochs`` epochs brought no improvement.
+  loss = binary cross-entropy (plus, with ``config.tag_embedding``, the weighted cosine loss
+  of :mod:`mtlib.models.tag_embedding` on the training split's tag space). Optional
+  ReduceLROnPlateau on validation ROC-AUC: the rate is divided by 5 once
+  ``config.plateau_epochs`` epochs brought no improvement.
 - Clip predictions. A clip's prediction is the mean of the *sigmoid outputs* of its units:
   its 10 subclips (Dieleman), or its segments (SampleCNN, ``config.segments``). The
   ``config.loss`` "clip" trains on that prediction (the report, Sec. IV); "unit" gives every
@@ -25,8 +27,8 @@ Procedure
   a resumed run ends exactly like an uninterrupted one. Nothing in training depends on
   ``config.epochs`` but where it stops, so a run that differs from a finished run only in more
   epochs continues from that run's last checkpoint (the run store offers it as the resume
-  point; ``metrics["extends"]`` names it) and ends as if trained from scratch. On CUDA cuDNN autotuning is on
-  (faster, reproducible only up to floating-point reordering).
+  point; ``metrics["extends"]`` names it) and ends as if trained from scratch. On CUDA cuDNN
+  autotuning is on (faster, reproducible only up to floating-point reordering).
 - Divergence: a non-finite loss raises :class:`TrainingDiverged` and the run is recorded as
   failed.
 
@@ -167,6 +169,21 @@ def clip_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 LOSSES = {"unit": unit_loss, "clip": clip_loss}
 
 
+def training_loss(model: nn.Module, config: RunConfig, x: torch.Tensor, y: torch.Tensor,
+                  device: torch.device) -> torch.Tensor:
+    """A batch's training loss: ``config.loss`` (BCE) on ``x [B, units, 1, n]`` against
+    ``y [B, T]``, plus ``config.tag_embedding`` times the label-embedding loss of
+    :mod:`mtlib.models.tag_embedding` when the model carries one."""
+    embedding = getattr(model, "tag_embedding", None)
+    with _autocast(device, config.amp):
+        features = model.embed(x) if embedding is not None else None
+        logits = model(x) if features is None else model.classify(features)
+    loss = LOSSES[config.loss](logits, y)
+    if embedding is not None:
+        loss = loss + config.tag_embedding * embedding.loss(features, y)
+    return loss
+
+
 @torch.no_grad()
 def predict(
     model: nn.Module, view, device: torch.device, amp: bool = False, progress: bool = False
@@ -219,6 +236,8 @@ class _Trainer:
         model = build_model(config, len(views.tags), views.source.clip_samples)
         if config.output_prior:
             init_output_prior(model.output_layer(), views.n_train_pos, len(views.train))
+        if config.tag_embedding > 0:
+            model.tag_embedding.set_tags(views.train.labels)
         self.model = model.to(device)
         self.optimizer = torch.optim.SGD(
             self.model.parameters(), lr=config.lr, momentum=config.momentum,
@@ -283,9 +302,7 @@ class _Trainer:
         )
         with bar:
             for step, (x, y) in enumerate(iterate_batches(view, batches, epoch, prefetch), 1):
-                with _autocast(self.device, cfg.amp):
-                    logits = self.model(x)
-                loss = LOSSES[cfg.loss](logits, y)
+                loss = self.loss(x, y)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
@@ -297,6 +314,9 @@ class _Trainer:
                     bar.set_postfix(loss=f"{mean:.4f}")
                 bar.update(1)
         return total.item() / max(seen, 1)
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return training_loss(self.model, self.config, x, y, self.device)
 
     def _check_finite(self, loss: float, epoch: int, step: int) -> None:
         if not math.isfinite(loss):

@@ -117,8 +117,19 @@ def test_bootstrap_interval_and_verdict_rules():
     assert claims.verdict(float("nan"), float("nan")) == "not measured"
 
 
+def test_guitar_gain_of_one_arm_over_another():
+    better = [run("harm", 1.0, s, per_tag_skill={"guitar": 3.0}) for s in range(2)]
+    base = [run("raw", 1.0, s + 10) for s in range(2)]
+    arms, store = arms_of(a=better, b=base)
+    row = claims.judge(claim(kind="tag_diff"), arms, store, resamples=200)
+    assert row["effect"] > 0.1 and row["verdict"] == "holds"
+    # the other tags do not move it: the same skill everywhere but guitar gives ~0
+    same = claims.judge(claim(kind="tag_diff"), *arms_of(a=base, b=base), resamples=100)
+    assert same["effect"] == 0.0
+
+
 def test_every_claim_names_arms_the_sections_write():
-    known = ("search.", "table1.", "table2.", "samplecnn.")
+    known = ("search.", "table1.", "table2.", "samplecnn.", "future.")
     for c in claims.CLAIMS:
-        if c.kind in ("arms", "tag_gain"):
+        if c.kind in ("arms", "tag_gain", "tag_diff"):
             assert c.a.startswith(known) and c.b.startswith(known), c.key

@@ -13,32 +13,33 @@ from mtlib import config, executors
 from mtlib.config import MODEL_DEFAULTS, ConfigError, RunConfig
 
 # Pinned run ids: a changed id orphans every finished run folder, so it may change only with
-# the numbers a config gives. They last changed when min-max scaling became the report's
-# [0, 1], the plateau rule the report's "3 epochs without improvement", and the loss, the
-# SampleCNN segments and the plateau length became fields.
+# the numbers a config gives. They last changed when the log-mel front end lost its 1 x 1
+# conv (Dieleman & Schrauwen's spectrogram input), and the STFT window (n_fft) and the label
+# embedding became fields.
 PINNED_RUN_IDS = [
-    ({}, "a701fd83bc53"),
+    ({}, "0f07e11dfea5"),
     # the quick profile's tuned shallow CNN
     (dict(lr=0.0075, momentum=0.95, input_norm="minmax", length=256, stride=256, epochs=10),
-     "45f99450357c"),
-    (dict(norm="group", groups=4, dropout=0.2), "4487197b3c94"),
+     "b09d2b36599f"),
+    (dict(norm="group", groups=4, dropout=0.2), "c2296b7dbfac"),
     (dict(model="samplecnn", sample_rate=16000, nesterov=True, plateau=True, norm="batch",
-          train_eval_clips=0), "96585b079c10"),
-    (dict(tags=("guitar", "piano")), "6c41c8d06087"),
-    (dict(tags=["guitar", "piano"]), "6c41c8d06087"),
-    (dict(max_train_clips=100), "16bfe09e43c2"),
+          train_eval_clips=0), "0144c0bd4081"),
+    (dict(tags=("guitar", "piano")), "44fb9700275b"),
+    (dict(tags=["guitar", "piano"]), "44fb9700275b"),
+    (dict(max_train_clips=100), "6767f967e6b1"),
     # ints given for float fields stay ints: the JSON (and the id) reads 1, not 1.0
-    (dict(lr=1, momentum=0), "7674eddaa0d0"),
-    (dict(lr=1.0), "9dee6906f664"),
+    (dict(lr=1, momentum=0), "f5d3033944ad"),
+    (dict(lr=1.0), "559df8f791f5"),
 ]
 
 DEFAULT_JSON = (
     '{"amp":false,"batch_clips":10,"dataset":"standin-quick","dropout":null,"epochs":30,'
-    '"filters":32,"frontend":"raw","groups":8,"input_norm":"minmax","input_norm_scope":"clip",'
-    '"length":256,"loss":"clip","lr":0.01,"max_train_clips":null,"model":"dieleman",'
-    '"momentum":0.9,"n_mels":128,"nesterov":false,"norm":null,"output_prior":true,'
-    '"plateau":false,"plateau_epochs":3,"require_tag":false,"sample_rate":12000,"seed":0,'
-    '"segments":0,"split":"dieleman","stride":256,"tags":[],"train_eval_clips":200,'
+    '"filters":32,"frontend":"raw","groups":8,"input_norm":"minmax",'
+    '"input_norm_scope":"clip","length":256,"loss":"clip","lr":0.01,"max_train_clips":null,'
+    '"model":"dieleman","momentum":0.9,"n_fft":null,"n_mels":128,"nesterov":false,'
+    '"norm":null,"output_prior":true,"plateau":false,"plateau_epochs":3,"require_tag":false,'
+    '"sample_rate":12000,"seed":0,"segments":0,"split":"dieleman","stride":256,'
+    '"tag_embedding":0,"tag_embedding_dim":16,"tags":[],"train_eval_clips":200,'
     '"train_segments":"all"}'
 )
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 import torch
 from helpers_train import one_torch_thread
@@ -9,7 +12,14 @@ from torch import nn
 
 from mtlib.config import MODELS, ConfigError, RunConfig
 from mtlib.models import DielemanCNN, SampleCNN, build_model, count_parameters, model_names
-from mtlib.models.dieleman import dense_input_frames, n_frames, usable_mel_bands
+from mtlib.models.dieleman import dense_input_frames, n_frames
+from mtlib.models.frontends import (
+    HarmonicFrontend,
+    quarter_tone_fundamentals,
+    stft_frames,
+    usable_mel_bands,
+)
+from mtlib.models.tag_embedding import TagEmbedding, cooccurrence_vectors
 
 SUBCLIP_12K = 34_950  # 2.9125 s at 12 kHz: 349,500 // 10
 CLIP_12K = 349_500
@@ -66,7 +76,7 @@ def test_dieleman_shapes_and_output_layer_has_no_norm():
     assert model(x[0]).shape == (10, 7)
     assert isinstance(model.head[-1], nn.Linear) and model.head[-1].out_features == 7
     # 8 groups do not divide the 100-unit dense layer: gcd(8, 100) = 4 groups there.
-    dense_norm = model.head[3]
+    dense_norm = model.hidden[3]
     assert isinstance(dense_norm, nn.GroupNorm) and dense_norm.num_groups == 4
     assert model.conv[0][2].num_groups == 8
     with pytest.raises(ValueError, match=r"\[\.\.\., 1, 34950\]"):
@@ -90,12 +100,103 @@ def test_table_i_configs_forward_and_train_step(length, stride):
 
 
 @pytest.mark.parametrize("length,stride", [(1024, 512), (128, 128)])
-def test_logmel_frontend(length, stride):
+def test_logmel_frontend_feeds_its_bands_to_the_first_length_8_conv(length, stride):
     model = build_model(RunConfig(frontend="logmel", length=length, stride=stride), 5, CLIP_12K)
     assert model(torch.randn(1, 10, 1, SUBCLIP_12K) * 0.1).shape == (1, 10, 5)
-    mel = model.frontend[0]
-    # the 1x1 conv replaces the strided conv: n_mels -> F weights + bias
-    assert count_parameters(model.frontend) == mel.n_mels * 32 + 32
+    # Dieleman & Schrauwen's spectrogram input: nothing learnt between the spectrum and the
+    # convolutions, whose first one takes the mel bands as channels.
+    assert count_parameters(model.frontend) == 0
+    assert model.conv[0][1].in_channels == model.frontend.channels
+    assert model.frontend.channels == usable_mel_bands(length, 12000, 128)
+    frames = stft_frames(SUBCLIP_12K, length, stride)
+    assert model.hidden[2].in_features == 32 * math.ceil(math.ceil(frames / 4) / 4)
+
+
+def test_harmonic_frontend_filters_sit_on_the_harmonics_of_quarter_tones():
+    f0 = quarter_tone_fundamentals(12000)
+    assert len(f0) == 119 and f0[0] == pytest.approx(32.703)
+    assert float(f0[1] / f0[0]) == pytest.approx(2 ** (1 / 24))  # a quarter tone
+    assert 6 * float(f0[-1]) <= 6000 < 6 * float(f0[-1]) * 2 ** (1 / 24)
+    front = HarmonicFrontend(12000, n_fft=512, hop=256)
+    assert front.channels == 6 * 119
+    bank = front.filterbank().detach()  # [257 bins, 714]
+    hz = torch.linspace(0, 6000, 257)
+    for h, k in [(1, 60), (3, 100), (6, 118)]:
+        column = bank[:, (h - 1) * 119 + k]
+        centre = h * float(f0[k])
+        # the filter peaks at the bin nearest its centre and is zero a bandwidth away
+        assert int(column.argmax()) == int((hz - centre).abs().argmin())
+        erb = 0.1079 * centre + 24.7
+        assert float(column[(hz - centre).abs() > erb / 2].abs().max()) == 0.0
+    x = torch.randn(2, 1, SUBCLIP_12K)
+    out = front(x)
+    assert out.shape == (2, 714, stft_frames(SUBCLIP_12K, 512, 256)) and bool((out >= 0).all())
+    out.sum().backward()  # the fundamentals and the bandwidth are learnt
+    assert float(front.f0.grad.abs().sum()) > 0 and front.quality.grad is not None
+
+
+def test_harmonic_dieleman_cnn_trains_its_filters():
+    cfg = RunConfig(frontend="harmonic", n_fft=512, length=1024, stride=1024, norm="batch")
+    model = build_model(cfg, 5, CLIP_12K)
+    assert model.conv[0][1].in_channels == 714
+    before = model.frontend.f0.detach().clone()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    logits = model(torch.randn(2, 10, 1, SUBCLIP_12K))
+    nn.functional.binary_cross_entropy_with_logits(logits, torch.ones_like(logits)).backward()
+    opt.step()
+    assert logits.shape == (2, 10, 5) and not torch.equal(before, model.frontend.f0)
+
+
+@pytest.mark.parametrize("cfg", [RunConfig(norm="batch"), RunConfig(frontend="harmonic",
+                                                                     n_fft=512),
+                                 RunConfig(model="samplecnn")], ids=["raw", "harmonic", "deep"])
+def test_forward_is_classify_of_embed(cfg):
+    torch.manual_seed(0)
+    clip = CLIP_12K if cfg.model == "dieleman" else 2 * 59_049
+    model = build_model(cfg, 4, clip).eval()
+    x = torch.randn(2, 2, 1, model.input_samples) * 0.1
+    with torch.no_grad():
+        features = model.embed(x)
+        assert features.shape == (2, 2, model.feature_dim)
+        assert torch.allclose(model.classify(features), model(x))
+
+
+def test_cooccurrence_vectors_put_co_occurring_tags_together():
+    rng = np.random.default_rng(0)
+    a = rng.random(400) < 0.3
+    labels = np.stack([a, a & (rng.random(400) < 0.8), ~a & (rng.random(400) < 0.3),
+                       np.zeros(400, bool)], axis=1).astype(np.uint8)  # tag 3: no positive
+    v = cooccurrence_vectors(labels, dim=3)
+    assert v.shape == (4, 3) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v[:3], axis=1), 1.0) and not v[3].any()
+    assert v[0] @ v[1] > 0.9 and v[0] @ v[2] < v[0] @ v[1]
+
+
+def test_tag_embedding_loss_skips_untagged_clips_and_trains_the_projection():
+    emb = TagEmbedding(feature_dim=6, n_tags=3, dim=2)
+    emb.set_tags(np.array([[1, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 1]], dtype=np.uint8))
+    features = torch.randn(4, 5, 6)
+    untagged = torch.zeros(4, 3)
+    assert float(emb.loss(features, untagged).detach()) == 0.0
+    y = torch.tensor([[1.0, 0, 0], [0, 0, 1], [0, 0, 0], [1, 1, 0]])
+    opt = torch.optim.SGD(emb.parameters(), lr=0.5)
+    first = None
+    for _ in range(50):
+        loss = emb.loss(features, y)
+        first = float(loss) if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert 0.0 <= float(loss) < first <= 2.0
+
+
+def test_tag_embedding_is_a_submodule_only_when_asked():
+    plain = build_model(RunConfig(), 5, CLIP_12K)
+    assert not hasattr(plain, "tag_embedding")
+    model = build_model(RunConfig(tag_embedding=0.5, tag_embedding_dim=4), 5, CLIP_12K)
+    assert model.tag_embedding.tag_vectors.shape == (5, 4)
+    assert "tag_embedding.tag_vectors" in model.state_dict()  # saved with the weights
+    assert count_parameters(model) == count_parameters(plain) + 100 * 4 + 4
 
 
 def test_mel_bands_are_capped_for_short_windows():

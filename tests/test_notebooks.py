@@ -27,8 +27,9 @@ EXPECTED = {slug: (list(p.figures), list(p.tables)) for slug, p in PRODUCTS.item
 FORMATTED = re.compile(r"^\s*[+-]?\d+(\.\d+)?\s*(±|%)")
 
 
-def test_the_report_has_its_eight_notebooks():
-    assert SLUGS == list(EXPECTED)
+def test_the_report_has_its_nine_notebooks_summary_last():
+    assert SLUGS == list(EXPECTED) and len(SLUGS) == 9
+    assert SLUGS[-1] == "08_summary"  # it reads every other notebook's artifact
 
 
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=SLUGS)
@@ -155,8 +156,19 @@ def test_summary_contains_every_published_number(smoke_report):
     measured = summary.set_index("key")["measured"]
     assert measured[["search.input_norm.minmax", "table1.raw.256-256", "figure3.best_epoch",
                      "figure4.most_frequent_tag", "table2.long", "samplecnn.recreation",
-                     "samplecnn.long.test", "lee2017.test"]].all()
+                     "samplecnn.long.test", "lee2017.test", "conclusion.atose_gain"]].all()
     assert not measured[["data.clips_total", "related.mulan.auc"]].any()
+
+
+def test_future_work_is_judged_and_costed(smoke_report):
+    claims = pd.read_csv(paths.table_path("08_summary_claims", "csv"))
+    future = claims[claims["section"] == "IX"]
+    assert len(future) == 6 and "not measured" not in set(future["verdict"])
+    table = pd.read_csv(paths.table_path("09_future_work", "csv")).set_index("key")
+    assert (table["parameters"] > 0).all() and (table["ms_per_clip"] > 0).all()
+    assert table.loc["future.shallow.harmonic", "parameters"] > table.loc[
+        "future.shallow.raw", "parameters"]
+    assert table["trials"].eq(1).all() and table["guitar_test_roc_auc"].notna().all()
 
 
 def test_quick_settings_are_reported_in_the_output(smoke_report):

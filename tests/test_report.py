@@ -100,6 +100,13 @@ def test_select_and_parameters(fake_notebooks):
     assert params == {"profile": "smoke", "shallow_epochs": 1}
 
 
+def test_the_summary_runs_after_every_other_notebook():
+    names = ["09_future_work", "08_summary", "01_tag_distribution", "07_samplecnn"]
+    order = report.run_order([paths.notebooks_dir() / f"{n}.ipynb" for n in names])
+    assert [p.stem for p in order] == ["01_tag_distribution", "07_samplecnn", "09_future_work",
+                                       "08_summary"]
+
+
 def test_unknown_executor_is_rejected_before_running(fake_notebooks, capsys):
     assert cli.main(["report", "--profile", "smoke", "--executor", "slurm"]) == 2
     assert "unknown executor 'slurm'; valid: local, ray" in capsys.readouterr().err

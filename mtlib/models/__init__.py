@@ -2,8 +2,11 @@
 
 Every model maps ``[..., 1, input_samples]`` float samples to ``[..., n_tags]`` logits and
 exposes ``input_samples`` (the length of one unit: a Dieleman subclip or a SampleCNN
-segment) and ``output_layer()`` (its last ``nn.Linear``, whose biases training initialises
-from the tag frequencies, :func:`mtlib.models.layers.init_output_prior`).
+segment), ``output_layer()`` (its last ``nn.Linear``, whose biases training initialises
+from the tag frequencies, :func:`mtlib.models.layers.init_output_prior`), and the split
+``forward(x) = classify(embed(x))`` with ``feature_dim`` features per unit, which the
+label-embedding regulariser (``config.tag_embedding``, :mod:`mtlib.models.tag_embedding`)
+trains on.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from mtlib.constants import N_SUBCLIPS, SEGMENT_SAMPLES
 from mtlib.models.dieleman import DielemanCNN
 from mtlib.models.layers import count_parameters
 from mtlib.models.samplecnn import SampleCNN
+from mtlib.models.tag_embedding import TagEmbedding
 
 __all__ = [
     "DielemanCNN",
@@ -55,7 +59,11 @@ def build_model(config: RunConfig, n_tags: int, clip_samples: int) -> nn.Module:
         ) from None
     if n_tags < 1:
         raise ConfigError(f"n_tags must be >= 1, got {n_tags}")
-    return builder(config, n_tags, clip_samples)
+    model = builder(config, n_tags, clip_samples)
+    if config.tag_embedding > 0:
+        # A submodule, so its projection trains and checkpoints with the model.
+        model.tag_embedding = TagEmbedding(model.feature_dim, n_tags, config.tag_embedding_dim)
+    return model
 
 
 @register_model("dieleman")
@@ -72,6 +80,7 @@ def _build_dieleman(config: RunConfig, n_tags: int, clip_samples: int) -> nn.Mod
         frontend=config.frontend,
         sample_rate=config.sample_rate,
         n_mels=config.n_mels,
+        n_fft=config.n_fft,
     )
 
 

@@ -3,15 +3,19 @@ music audio", as replicated in "Digging Deeper into Automatic Music Tagging".
 
 Architecture for one subclip of ``n`` samples (2.9 s; 34,950 samples at 12 kHz)::
 
-    frontend  raw:    conv(F filters, length L, stride S)            -> [F, frames]
-              logmel: |STFT(n_fft = win = L, hop = S)|^2 -> mel -> log(1 + 10000 x)
-                      -> 1x1 conv (n_mels -> F)                      -> [F, frames]
-    norm, ReLU
+    frontend  raw:      conv(F filters, length L, stride S), norm, ReLU  -> [F, frames]
+              logmel:   |STFT(win n_fft, hop S)|^2 -> mel -> log(1 + 10000 x)
+                                                                 -> [n_mels, frames]
+              harmonic: |STFT(win n_fft, hop S)|^2 -> learnt harmonic filters
+                        -> log(1 + 10000 x)                      -> [6 x 119, frames]
     zero-pad (3, 4), conv(32, 8), norm, ReLU, max-pool 4 (ceil)
     zero-pad (3, 4), conv(32, 8), norm, ReLU, max-pool 4 (ceil)
     flatten -> dropout -> dense 100 -> norm -> ReLU -> dropout -> dense n_tags (logits)
 
-with ``frames = (n - L) // S + 1`` (valid strided conv / ``center=False`` STFT).
+with ``frames = (n - L) // S + 1`` (valid strided conv) or ``(n - n_fft) // S + 1``
+(``center=False`` STFT; n_fft defaults to L). The spectral front ends
+(:mod:`mtlib.models.frontends`) feed their bands straight into the first length-8 conv, as
+Dieleman & Schrauwen's spectrogram input does: no learnt layer, norm or ReLU in between.
 
 Padding choice. The original used valid convolutions; with L = S = 1024 a subclip has only
 34 frames, and two valid length-8 convs with pooling would leave 34 -> 27 -> 6 -> (too short).
@@ -31,19 +35,18 @@ is decided in :mod:`mtlib.train`.
 from __future__ import annotations
 
 import math
-import warnings
 
 import torch
 from torch import nn
 
 from mtlib.config import ConfigError
+from mtlib.models.frontends import HarmonicFrontend, LogMelFrontend, stft_frames
 from mtlib.models.layers import flatten_units, make_norm
 
 CONV_CHANNELS = 32
 CONV_LENGTH = 8
 POOL = 4
 HIDDEN = 100
-LOG_COMPRESSION = 10_000.0  # C in log(1 + C x), Dieleman & Schrauwen's spectrogram baseline
 
 
 def n_frames(input_samples: int, length: int, stride: int) -> int:
@@ -60,44 +63,6 @@ def dense_input_frames(input_samples: int, length: int, stride: int) -> int:
     return math.ceil(math.ceil(n_frames(input_samples, length, stride) / POOL) / POOL)
 
 
-def usable_mel_bands(n_fft: int, sample_rate: int, n_mels: int) -> int:
-    """Largest band count <= ``n_mels`` whose mel filterbank has no all-zero band.
-
-    Short windows (L = 128 at 12 kHz: 65 FFT bins) cannot resolve 128 mel bands; empty bands
-    would be constant inputs, so the band count is reduced until each band covers a bin.
-    """
-    from torchaudio.functional import melscale_fbanks
-
-    for m in range(n_mels, 0, -1):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torchaudio warns about the empty bands we test for
-            fb = melscale_fbanks(n_fft // 2 + 1, 0.0, sample_rate / 2, m, sample_rate)
-        if bool((fb.sum(0) > 0).all()):
-            return m
-    raise ConfigError(f"no usable mel filterbank for n_fft={n_fft} at {sample_rate} Hz")
-
-
-class LogMelFrontend(nn.Module):
-    """``[N, 1, n]`` samples -> ``[N, n_mels, frames]`` log-compressed mel power spectrogram."""
-
-    def __init__(self, sample_rate: int, n_fft: int, hop: int, n_mels: int) -> None:
-        super().__init__()
-        from torchaudio.transforms import MelSpectrogram
-
-        self.n_mels = usable_mel_bands(n_fft, sample_rate, n_mels)
-        # center=False: the same frame count as the raw strided conv, (n - L) // S + 1.
-        self.mel = MelSpectrogram(
-            sample_rate=sample_rate, n_fft=n_fft, win_length=n_fft, hop_length=hop,
-            n_mels=self.n_mels, center=False, power=2.0,
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # The STFT runs in float32 even under bf16 autocast (spectra need the range).
-        with torch.autocast(device_type=x.device.type, enabled=False):
-            spec = self.mel(x.float()).squeeze(1)
-        return torch.log1p(LOG_COMPRESSION * spec)
-
-
 class DielemanCNN(nn.Module):
     """Shallow strided-conv tagger; see the module docstring for the layer list.
 
@@ -109,7 +74,11 @@ class DielemanCNN(nn.Module):
             before the ReLU; never on the output layer.
         groups: groups for ``norm="group"``.
         dropout: p of the dropout before each dense layer.
-        frontend: raw | logmel; sample_rate (Hz) and n_mels are used by logmel only.
+        frontend: raw | logmel | harmonic. The spectral ones (:mod:`mtlib.models.frontends`)
+            replace the strided conv and its norm and ReLU, as Dieleman & Schrauwen's
+            spectrogram input does: their channels feed the first length-8 conv directly.
+        sample_rate: Hz (spectral front ends). n_mels: mel bands (logmel).
+        n_fft: STFT window of the spectral front ends in samples (None: L); their hop is S.
     """
 
     def __init__(
@@ -125,19 +94,26 @@ class DielemanCNN(nn.Module):
         frontend: str = "raw",
         sample_rate: int = 12000,
         n_mels: int = 128,
+        n_fft: int | None = None,
     ) -> None:
         super().__init__()
         self.input_samples = input_samples
         self.n_tags = n_tags
-        t = dense_input_frames(input_samples, length, stride)
+        n_fft = n_fft or length
         if frontend == "raw":
-            self.frontend = nn.Conv1d(1, filters, length, stride=stride)
-        elif frontend == "logmel":
-            mel = LogMelFrontend(sample_rate, length, stride, n_mels)
-            self.frontend = nn.Sequential(mel, nn.Conv1d(mel.n_mels, filters, 1))
+            frames = n_frames(input_samples, length, stride)
+            self.frontend = nn.Sequential(nn.Conv1d(1, filters, length, stride=stride),
+                                          make_norm(norm, filters, groups), nn.ReLU())
+            channels = filters
+        elif frontend in ("logmel", "harmonic"):
+            frames = stft_frames(input_samples, n_fft, stride)
+            self.frontend = (LogMelFrontend(sample_rate, n_fft, stride, n_mels)
+                             if frontend == "logmel"
+                             else HarmonicFrontend(sample_rate, n_fft, stride))
+            channels = self.frontend.channels
         else:
-            raise ConfigError(f"unknown frontend {frontend!r}; valid: raw, logmel")
-        self.frontend_act = nn.Sequential(make_norm(norm, filters, groups), nn.ReLU())
+            raise ConfigError(f"unknown frontend {frontend!r}; valid: raw, logmel, harmonic")
+        t = math.ceil(math.ceil(frames / POOL) / POOL)
 
         def conv_block(c_in: int) -> nn.Sequential:
             return nn.Sequential(
@@ -148,23 +124,30 @@ class DielemanCNN(nn.Module):
                 nn.MaxPool1d(POOL, ceil_mode=True),
             )
 
-        self.conv = nn.Sequential(conv_block(filters), conv_block(CONV_CHANNELS))
-        self.head = nn.Sequential(
+        self.conv = nn.Sequential(conv_block(channels), conv_block(CONV_CHANNELS))
+        self.hidden = nn.Sequential(
             nn.Flatten(),
             nn.Dropout(dropout),
             nn.Linear(CONV_CHANNELS * t, HIDDEN),
             make_norm(norm, HIDDEN, groups),
             nn.ReLU(),
-            nn.Dropout(dropout),
-            nn.Linear(HIDDEN, n_tags),
         )
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(HIDDEN, n_tags))
+        self.feature_dim = HIDDEN
 
     def output_layer(self) -> nn.Linear:
         """The last dense layer (its biases: :func:`mtlib.models.layers.init_output_prior`)."""
         return self.head[-1]
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """``[..., 1, input_samples]`` float samples -> ``[..., 100]`` hidden-layer features."""
+        flat, lead = flatten_units(x, self.input_samples, "DielemanCNN")
+        return self.hidden(self.conv(self.frontend(flat))).reshape(*lead, HIDDEN)
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """``[..., 100]`` features -> ``[..., n_tags]`` logits."""
+        return self.head(features)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[..., 1, input_samples]`` float samples -> ``[..., n_tags]`` logits."""
-        flat, lead = flatten_units(x, self.input_samples, "DielemanCNN")
-        h = self.frontend_act(self.frontend(flat))
-        return self.head(self.conv(h)).reshape(*lead, self.n_tags)
+        return self.classify(self.embed(x))

@@ -23,6 +23,7 @@ from mtlib.constants import SEGMENT_SAMPLES
 from mtlib.models.layers import flatten_units, make_norm
 
 BLOCK_CHANNELS = (128, 128, 256, 256, 256, 256, 256, 256, 512)
+FEATURES = 512  # channels of the last (1 x 1) conv, one time step: the features of a segment
 
 
 class SampleCNN(nn.Module):
@@ -50,15 +51,24 @@ class SampleCNN(nn.Module):
                 nn.MaxPool1d(3),
             ]
             c_in = c_out
-        layers += [nn.Conv1d(c_in, 512, 1), make_norm(norm, 512, groups), nn.ReLU()]
+        layers += [nn.Conv1d(c_in, FEATURES, 1), make_norm(norm, FEATURES, groups), nn.ReLU()]
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(512, n_tags))
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(FEATURES, n_tags))
+        self.feature_dim = FEATURES
 
     def output_layer(self) -> nn.Linear:
         """The last dense layer (its biases: :func:`mtlib.models.layers.init_output_prior`)."""
         return self.head[-1]
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """``[..., 1, 59049]`` float samples -> ``[..., 512]`` features of the last conv."""
+        flat, lead = flatten_units(x, SEGMENT_SAMPLES, "SampleCNN")
+        return self.features(flat).reshape(*lead, FEATURES)
+
+    def classify(self, features: torch.Tensor) -> torch.Tensor:
+        """``[..., 512]`` features -> ``[..., n_tags]`` logits."""
+        return self.head(features)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[..., 1, 59049]`` float samples -> ``[..., n_tags]`` logits."""
-        flat, lead = flatten_units(x, SEGMENT_SAMPLES, "SampleCNN")
-        return self.head(self.features(flat)).reshape(*lead, self.n_tags)
+        return self.classify(self.embed(x))

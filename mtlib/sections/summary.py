@@ -1,6 +1,6 @@
 """Notebook 08: the report's claims judged on this profile's runs (:mod:`mtlib.claims`), every
 published number beside ours, and where the profile departs from the report. Nothing here
-trains: it reads the artifacts of notebooks 02-07 and their runs."""
+trains: it reads the artifacts of notebooks 02-07 and 09 and their runs (it runs last)."""
 
 from __future__ import annotations
 

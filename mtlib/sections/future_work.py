@@ -1,0 +1,302 @@
+"""Notebook 09, Section IX: the report's future work, run.
+
+Two experiments, each against an arm another notebook already trained (so its baseline costs
+nothing):
+
+- **Front ends of the shallow CNN.** Raw audio (the strided convolution), a log-mel
+  spectrogram (Dieleman & Schrauwen's spectrogram input) and the learnable harmonic filters
+  of Won et al. (2020), each feeding the same convolutional stack, on Table II's kept
+  normalisation and dropout, for ``shallow.epochs`` (the raw arm at the best Table I pair is
+  Table II's dropout step). SampleCNN, the deep network on raw audio, is the point of
+  comparison the report asks for; its runs are notebook 07's last step.
+- **Label-embedding regularisation** (our stand-in for ATOSE's one-sided joint embedding,
+  :mod:`mtlib.models.tag_embedding`) on the shallow CNN's raw arm and on SampleCNN's momentum
+  step (notebook 07's kept settings for ``samplecnn.epochs``).
+
+Every arm reports its test ROC-AUC, its guitar ROC-AUC (the tag the report singles out), its
+parameter count and its cost per training clip (:mod:`mtlib.cost`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mtlib import plots
+from mtlib.artifacts import read_artifact, write_artifact
+from mtlib.config import RunConfig
+from mtlib.cost import training_cost
+from mtlib.executors import Executor, run_grid
+from mtlib.models.frontends import (
+    BANDS_PER_OCTAVE,
+    ERB_OFFSET,
+    ERB_SLOPE,
+    F0_MIN,
+    HARMONICS,
+    LOG_COMPRESSION,
+    quarter_tone_fundamentals,
+)
+from mtlib.outputs import Outputs
+from mtlib.profiles import Profile
+from mtlib.rundir import RunResult
+from mtlib.runs import RunStore
+from mtlib.sections import normalisation_dropout, samplecnn
+from mtlib.sections.grids import aggregate, runs_frame, trials
+from mtlib.sections.per_tag_analysis import HIGHLIGHT
+from mtlib.tables import mean_std_column
+
+SLUG = "09_future_work"
+PER_TAG_SLUG = "09_future_work_per_tag"
+CHOICES_SLUG = "09_future_work_choices"
+FIGURE_SLUGS = {"front ends": "09_future_work_frontends",
+                "joint embedding": "09_future_work_embedding"}
+EXPERIMENTS = ("front ends", "joint embedding")
+N_FFT = 512  # STFT window of both spectral front ends, samples (42.7 ms at 12 kHz)
+EMBEDDING_DIM = 16  # dimensions of the tag space
+SHALLOW, DEEP = "shallow CNN", "SampleCNN"
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm: ``key`` names its runs in the artifact (``future.<network>.<name>``), ``base``
+    the key of the arm it is compared with ("" for a baseline), ``config`` its seed-0 run."""
+
+    key: str
+    experiment: str
+    network: str
+    label: str
+    config: RunConfig
+    base: str = ""
+
+
+def shallow_base(profile: Profile) -> RunConfig:
+    """Table II's kept normalisation and dropout for ``shallow.epochs`` (its dropout step), at
+    ``future.stride`` when the profile sets one."""
+    final = RunConfig.from_dict(read_artifact(normalisation_dropout.SLUG, profile.name)
+                                ["final_config"])
+    config = final.replace(epochs=profile.shallow_epochs, seed=0)
+    if profile.future_stride:
+        config = config.replace(length=profile.future_stride, stride=profile.future_stride)
+    return config
+
+
+def samplecnn_base(profile: Profile) -> RunConfig:
+    """Notebook 07's kept settings for ``samplecnn.epochs`` (its momentum step)."""
+    final = _samplecnn_final(profile)[0].config
+    return final.replace(epochs=profile.samplecnn_epochs, seed=0)
+
+
+def _samplecnn_final(profile: Profile) -> list[RunResult]:
+    ids = read_artifact(samplecnn.SLUG, profile.name)["final_run_ids"]
+    return RunStore().require(ids, f"notebook {samplecnn.SLUG}")
+
+
+def arms(profile: Profile) -> list[Arm]:
+    """The arms of both experiments, baselines first."""
+    shallow, deep = shallow_base(profile), samplecnn_base(profile)
+    weight = profile.future_embedding_weight
+    embedding = {"tag_embedding": weight, "tag_embedding_dim": EMBEDDING_DIM}
+    raw = "future.shallow.raw"
+    return [
+        Arm(raw, "front ends", SHALLOW, f"raw audio, strided conv {shallow.length}/"
+            f"{shallow.stride}", shallow),
+        Arm("future.shallow.logmel", "front ends", SHALLOW, "log-mel spectrogram",
+            shallow.replace(frontend="logmel", n_fft=N_FFT), raw),
+        Arm("future.shallow.harmonic", "front ends", SHALLOW, "harmonic filters (Won et al.)",
+            shallow.replace(frontend="harmonic", n_fft=N_FFT), raw),
+        Arm("future.shallow.embedding", "joint embedding", SHALLOW,
+            f"raw audio + label embedding (weight {weight:g})", shallow.replace(**embedding),
+            raw),
+        Arm("future.samplecnn.base", "joint embedding", DEEP, "raw audio", deep),
+        Arm("future.samplecnn.embedding", "joint embedding", DEEP,
+            f"raw audio + label embedding (weight {weight:g})", deep.replace(**embedding),
+            "future.samplecnn.base"),
+    ]
+
+
+@dataclass
+class FutureWork:
+    """``table``: one row per arm (experiment, network, arm, key, base, the :func:`aggregate`
+    columns, guitar test ROC-AUC, parameters, ms per training clip); ``per_tag``: test ROC-AUC
+    per tag (rows) and arm key (columns) with ``n_train_pos``; ``deep``: SampleCNN's last step
+    (notebook 07), the deep network the front ends are set against."""
+
+    table: pd.DataFrame
+    per_tag: pd.DataFrame
+    arms: list[Arm]
+    results: dict[str, list[RunResult]] = field(repr=False)
+    deep: list[RunResult] = field(repr=False)
+
+    def row(self, key: str) -> pd.Series:
+        return self.table.set_index("key").loc[key]
+
+    def gain(self, key: str) -> float:
+        """Test ROC-AUC of arm ``key`` minus its base's."""
+        arm = next(a for a in self.arms if a.key == key)
+        return float(self.row(key)["test_roc_auc_mean"] - self.row(arm.base)["test_roc_auc_mean"])
+
+    def below(self, floor: float) -> list[str]:
+        """Labels of the arms whose mean validation ROC-AUC is below ``floor``."""
+        low = self.table[self.table["val_roc_auc_mean"] < floor]
+        return [f"{r.network}: {r.arm} ({r.val_roc_auc_mean:.3f})" for r in low.itertuples()]
+
+
+def _per_tag(results: list[RunResult], tag: str) -> float:
+    values = [r.metrics["per_tag"].get(tag, {}).get("roc_auc") for r in results]
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else np.nan
+
+
+def run(profile: Profile, executor: str | Executor = "local") -> FutureWork:
+    """Train every arm's ``future.trials`` trials (baselines come from the run store), then
+    time one training step of each."""
+    n = profile.future_trials
+    study_arms = arms(profile)
+    # The costliest runs first, so a worker pool does not end on them alone.
+    order = sorted(study_arms, key=lambda a: (a.config.model != "samplecnn",
+                                              a.config.frontend != "harmonic"))
+    configs = [c for a in order for c in trials(a.config, n)]
+    done = run_grid(configs, executor=executor, label=f"future work ({len(study_arms)} arms)")
+    by_id = {r.run_id: r for r in done}
+    results = {a.key: [by_id[c.run_id] for c in trials(a.config, n)] for a in study_arms}
+
+    frames = []
+    for a in study_arms:
+        f = runs_frame(results[a.key])
+        f["key"] = a.key
+        frames.append(f)
+    table = aggregate(pd.concat(frames, ignore_index=True), ["key"])
+    meta = pd.DataFrame([{"experiment": a.experiment, "network": a.network, "arm": a.label,
+                          "key": a.key, "base": a.base} for a in study_arms])
+    table = meta.merge(table, on="key")
+    first = results[study_arms[0].key][0].metrics
+    costs = [training_cost(a.config, len(first["tags"]), first["clip_samples"])
+             for a in study_arms]
+    table["guitar_test_roc_auc"] = [_per_tag(results[a.key], HIGHLIGHT) for a in study_arms]
+    table["parameters"] = [c.parameters for c in costs]
+    table["ms_per_clip"] = [c.ms_per_clip for c in costs]
+
+    tags = list(first["per_tag"])
+    per_tag = pd.DataFrame({
+        "tag": tags, "n_train_pos": [first["per_tag"][t]["n_train_pos"] for t in tags],
+        **{a.key: [_per_tag(results[a.key], t) for t in tags] for a in study_arms},
+    })
+    return FutureWork(table, per_tag, study_arms, results, _samplecnn_final(profile))
+
+
+def display(fw: FutureWork, experiment: str | None = None) -> pd.DataFrame:
+    """The table a reader sees: every arm (or one experiment's) with its scores and cost."""
+    t = fw.table if experiment is None else fw.table[fw.table["experiment"] == experiment]
+    gains = ["" if not b else f"{fw.gain(k):+.3f}" for k, b in zip(t["key"], t["base"],
+                                                                     strict=True)]
+    return pd.DataFrame({
+        "experiment": t["experiment"], "network": t["network"], "arm": t["arm"],
+        "validation ROC-AUC": mean_std_column(t, "val_roc_auc"),
+        "test ROC-AUC": mean_std_column(t, "test_roc_auc"),
+        "gain over its base": gains,
+        f"{HIGHLIGHT} ROC-AUC": [f"{v:.3f}" for v in t["guitar_test_roc_auc"]],
+        "parameters": [f"{p:,}" for p in t["parameters"]],
+        "ms per training clip": [f"{v:.1f}" for v in t["ms_per_clip"]],
+        "trials": t["trials"],
+    }).reset_index(drop=True)
+
+
+def deep_comparison(fw: FutureWork) -> pd.DataFrame:
+    """The shallow CNN's three front ends beside SampleCNN's last step (notebook 07)."""
+    fronts = fw.table[fw.table["experiment"] == "front ends"]
+    deep = fw.deep
+    rows = [{"network": r.network, "input": r.arm, "test ROC-AUC": r.test_roc_auc_mean,
+             f"{HIGHLIGHT} ROC-AUC": r.guitar_test_roc_auc, "trials": r.trials}
+            for r in fronts.itertuples()]
+    rows.append({"network": DEEP, "input": f"raw audio, notebook 07's last step "
+                                           f"({deep[0].config.epochs} epochs)",
+                 "test ROC-AUC": float(np.mean([r.metrics["test_roc_auc"] for r in deep])),
+                 f"{HIGHLIGHT} ROC-AUC": _per_tag(deep, HIGHLIGHT), "trials": len(deep)})
+    return pd.DataFrame(rows).round(4)
+
+
+def choices(profile: Profile) -> pd.DataFrame:
+    """Every detail the papers leave open (or that integrating them into our networks
+    decides), and what this code chose."""
+    base = shallow_base(profile)
+    sr = base.sample_rate
+    f0 = quarter_tone_fundamentals(sr)
+    rows = [
+        ("front ends", "STFT", f"Hann window of {N_FFT} samples ({1000 * N_FFT / sr:.1f} ms), "
+         f"hop = the raw arm's stride ({base.stride} samples), no centring, power spectrum",
+         "one spectrum for both spectral front ends, so they differ only in their filters"),
+        ("front ends", "compression", f"log(1 + {LOG_COMPRESSION:g} x)",
+         "Dieleman & Schrauwen's spectrogram input"),
+        ("front ends", "what follows the front end", "the shallow CNN's two length-8 convs, "
+         "pools and dense layers, unchanged; no learnt layer, norm or ReLU before them",
+         "Dieleman & Schrauwen feed the spectrogram to the convolutions directly"),
+        ("log-mel", "mel bands", f"{base.n_mels} HTK mel bands, 0 Hz to Nyquist "
+         "(fewer if a band would cover no FFT bin)", "torchaudio's filter bank"),
+        ("harmonic", "harmonics", f"{HARMONICS}", "Won et al.'s setting for music tagging"),
+        ("harmonic", "fundamentals", f"{len(f0)}, a quarter tone apart ({BANDS_PER_OCTAVE} "
+         f"per octave) from C1 ({F0_MIN:.1f} Hz) to {float(f0[-1]):.0f} Hz, so that the "
+         f"{HARMONICS}th harmonic stays below Nyquist ({sr / 2:g} Hz)",
+         "the issue's quarter-tone start; the top is set by the sample rate"),
+        ("harmonic", "filter shape and bandwidth", f"triangle on linear frequency, width "
+         f"ERB(f) / Q, ERB(f) = {ERB_SLOPE} f + {ERB_OFFSET} Hz, one learnt Q (starts at 1)",
+         "Won et al.'s ERB bandwidth; one shared Q keeps the parameter count small"),
+        ("harmonic", "what is learnt", "each fundamental (shared by its harmonics) and Q, with "
+         "the rest of the network (same SGD and learning rate)", "the paper learns both"),
+        ("harmonic", "into the shallow CNN", f"the harmonic tensor [{HARMONICS}, {len(f0)}, "
+         f"frames] flattened to {HARMONICS * len(f0)} channels of the first length-8 conv",
+         "Won et al. follow the tensor with a 2-D CNN; the report asks for the shallow CNN"),
+        ("embedding", "method", "label-embedding regularisation from tag co-occurrence, not "
+         "ATOSE itself", "the ATOSE text available here (abstract, introduction) gives neither "
+         "its tag encoder nor its loss"),
+        ("embedding", "tag space", f"PPMI of the training split's tag co-occurrence, rank-"
+         f"{EMBEDDING_DIM} SVD, unit vectors; fixed during training", "the one side that is "
+         "not learnt: inter-tag correlations, as ATOSE uses them"),
+        ("embedding", "audio side and loss", "a linear map of the last hidden features (100 "
+         "for the shallow CNN, 512 for SampleCNN) averaged over a clip's units; "
+         f"BCE + {profile.future_embedding_weight:g} x mean(1 - cosine to the sum of the "
+         "clip's tag vectors)", "the weight is ours; clips without a tag add nothing"),
+    ]
+    return pd.DataFrame(rows, columns=["part", "detail", "choice", "why"])
+
+
+def findings(fw: FutureWork) -> dict[str, dict]:
+    """``conclusion.atose_gain``: the shallow CNN's relative test gain (%) from the label embedding,
+    beside the report's "about 2 %" (SampleCNN's in the note)."""
+    def relative(key: str) -> float:
+        arm = next(a for a in fw.arms if a.key == key)
+        return 100.0 * fw.gain(key) / float(fw.row(arm.base)["test_roc_auc_mean"])
+
+    shallow, deep = relative("future.shallow.embedding"), relative("future.samplecnn.embedding")
+    trials_ = int(fw.row("future.shallow.embedding")["trials"])
+    return {"conclusion.atose_gain": {"value": round(shallow, 2), "n": trials_,
+                           "note": f"shallow CNN, label-embedding regularisation (not ATOSE); "
+                                   f"SampleCNN: {deep:+.2f} %"}}
+
+
+def arm_ids(fw: FutureWork) -> dict[str, list[str]]:
+    """Run ids per arm key (see :mod:`mtlib.claims`)."""
+    return {a.key: [r.run_id for r in fw.results[a.key]] for a in fw.arms}
+
+
+def save(profile: Profile, fw: FutureWork) -> Outputs:
+    out = Outputs()
+    out.table(SLUG, fw.table, display(fw))
+    out.table(PER_TAG_SLUG, fw.per_tag)
+    out.table(CHOICES_SLUG, choices(profile))
+    bars = fw.table.assign(variant=[f"{n}: {a}" for n, a in zip(fw.table["network"],
+                                                                 fw.table["arm"], strict=True)])
+    out.figure(SLUG, plots.variant_bars(bars, "test_roc_auc", {}, "test ROC-AUC"))
+    for experiment, slug in FIGURE_SLUGS.items():
+        pairs = [(a.base, a.key, _short(fw, a.base), _short(fw, a.key)) for a in fw.arms
+                 if a.experiment == experiment and a.base]
+        out.figure(slug, plots.per_tag_pairs(fw.per_tag, pairs, highlight=HIGHLIGHT))
+    write_artifact(SLUG, profile.name, {"findings": findings(fw), "arms": arm_ids(fw)})
+    return out
+
+
+def _short(fw: FutureWork, key: str) -> str:
+    """Axis label of an arm: network and arm."""
+    arm = next(a for a in fw.arms if a.key == key)
+    return f"{arm.network}, {arm.label}"

@@ -162,7 +162,7 @@ def test_summary_contains_every_published_number(smoke_report):
 def test_quick_settings_are_reported_in_the_output(smoke_report):
     nb = nbformat.read(str(paths.executed_dir() / "03_length_stride_table.ipynb"), as_version=4)
     text = json.dumps([c.outputs for c in nb.cells if c.cell_type == "code"])
-    assert "shrinks these settings relative to the report" in text
+    assert "sets these differently from profile `full`" in text
     assert "`shallow_epochs`: 1 here, 30 in the report" in text
 
 

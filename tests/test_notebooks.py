@@ -139,6 +139,11 @@ def test_notebooks_show_results_not_logs(smoke_report, slug):
         assert "reused from the run store" in text
     if slug == "03_length_stride_table":
         assert re.search(r"trials[^\n]*100%", paths.log_path(slug).read_text())
+    # The site's chapter shows results only: no grid lines, no code, no parameters.
+    chapter = (paths.report_dir() / f"{slug}.html").read_text(encoding="utf-8")
+    article = chapter[chapter.index("<article"):chapter.index("</article>")]
+    assert "reused from the run store" not in article
+    assert "injected-parameters" not in article and "profiles.resolve(" not in article
 
 
 def test_summary_contains_every_published_number(smoke_report):

@@ -238,6 +238,24 @@ def deviations(profile: Profile) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "section", "setting", "report", "profile", "why"])
 
 
+def settings_of(field: str, value: Any, reference: Profile) -> list[Setting]:
+    """The settings that profile field ``field`` (``shallow_epochs``) moves: those whose value
+    on ``reference`` changes when the field takes ``value`` there."""
+    # model_copy skips validation: one field alone may break a cross-field rule, and only
+    # the settings' readers look at the probe.
+    probe = reference.model_copy(update={field: value})
+    return [s for s in SETTINGS if not _same(s.of(probe), s.of(reference))]
+
+
+def report_states(field: str, value: Any, reference: Profile) -> bool:
+    """Whether ``reference``'s value of profile field ``field`` is one the report states: the
+    field moves at least one setting (setting it to ``value`` shows which), the report states
+    each of them (no reading of ours), and ``reference`` follows the report in each."""
+    settings = settings_of(field, value, reference)
+    return bool(settings) and all(not s.reading and _same(s.of(reference), s.value)
+                                  for s in settings)
+
+
 def check(profile: Profile) -> None:
     """MtlibError naming every undeclared departure, and every declared reason for a setting
     that does not depart (or does not exist)."""

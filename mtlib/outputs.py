@@ -45,10 +45,16 @@ class Outputs:
                 display(_styled(obj) if isinstance(obj, pd.DataFrame) else obj)
 
 
+DISPLAY_DECIMALS = 3  # float columns shown unformatted: AUCs in 0-1 need no more
+
+
 def _styled(table: pd.DataFrame):
-    """The table without its row index, text columns left-aligned, numbers right-aligned."""
+    """The table without its row index, text columns left-aligned, numbers right-aligned,
+    float columns to :data:`DISPLAY_DECIMALS` places and missing values blank."""
     table = table.reset_index(drop=True)  # a Styler needs unique row labels
     text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    floats = [c for c in table.columns if pd.api.types.is_float_dtype(table[c])]
     return (table.style.hide(axis="index")
+            .format(precision=DISPLAY_DECIMALS, na_rep="", subset=floats)
             .set_properties(subset=text, **{"text-align": "left"})
             .set_table_styles([{"selector": "th", "props": "text-align: left;"}]))

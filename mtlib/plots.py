@@ -222,32 +222,45 @@ def per_tag_figure(per_tag: pd.DataFrame, highlight: str | None = None) -> plt.F
     return fig
 
 
-def variant_bars(frame: pd.DataFrame, metric: str, published: dict[str, float],
-                 xlabel: str) -> plt.Figure:
-    """Horizontal bars of ``metric`` (mean ± std over trials) per ``variant``, the published
-    value (0-1 AUC, keyed by variant) marked beside each bar it exists for."""
+def bar_labels(frame: pd.DataFrame) -> list[str]:
+    """One label per row: its ``variant``, prefixed by its ``step`` where the variant repeats
+    (SampleCNN's recreation and normalisation steps can keep the same variant)."""
+    variants = list(frame["variant"])
+    if "step" not in frame:
+        return variants
+    return [f"{step}: {v}" if variants.count(v) > 1 else v
+            for step, v in zip(frame["step"], variants, strict=True)]
+
+
+def variant_bars(frame: pd.DataFrame, metric: str, xlabel: str,
+                 reference: str | None = None) -> plt.Figure:
+    """Horizontal bars of ``metric`` (mean, error bar: std over trials), one per row of
+    ``frame`` from the top, labelled by :func:`bar_labels`; the report's value (column
+    ``reference``, AUC in 0-1, NaN where unpublished) marked on the bar's row.
+    ``frame``: variant[, step], ``{metric}_mean``, ``{metric}_std``[, ``reference``]."""
+    mean, std = frame[f"{metric}_mean"], frame[f"{metric}_std"]
+    rows = np.arange(len(frame))
     fig, ax = plt.subplots(figsize=(6.4, 0.35 * len(frame) + 1.0))
-    # Rows top to bottom in frame order; error bars are the trials' std (seaborn would need
-    # the individual trials to compute its own).
-    sns.barplot(data=frame, x=f"{metric}_mean", y="variant", order=list(frame["variant"]),
-                color=PALETTE[0], errorbar=None, width=0.6, saturation=1.0, label="ours", ax=ax)
-    y = list(range(len(frame)))
-    ax.errorbar(frame[f"{metric}_mean"], y, xerr=frame[f"{metric}_std"].fillna(0), fmt="none",
-                ecolor="0.2", elinewidth=1, capsize=3)
-    pts = [(published[v], yy) for v, yy in zip(frame["variant"], y, strict=True) if v in published]
-    if pts:
-        ax.scatter(*zip(*pts, strict=True), marker="s", color=PALETTE[1], zorder=3, label="report")
-    ax.set_ylabel("")
-    lo = min(list(frame[f"{metric}_mean"]) + [p for p, _ in pts])
-    hi = max(list(frame[f"{metric}_mean"] + frame[f"{metric}_std"].fillna(0)) +
-             [p for p, _ in pts])
+    # Positions, not seaborn categories: a repeated label would merge two bars into one.
+    handles = [ax.barh(rows, mean, height=0.6, color=PALETTE[0], label="ours")]
+    spread = std.notna().to_numpy()  # one trial has no spread: no error bar
+    if spread.any():
+        ax.errorbar(mean[spread], rows[spread], xerr=std[spread], fmt="none", ecolor="0.2",
+                    elinewidth=1, capsize=3)
+    published = frame[reference] if reference else pd.Series(np.nan, index=frame.index)
+    known = published.notna().to_numpy()
+    if known.any():
+        handles.append(ax.scatter(published[known], rows[known], marker="s", color=PALETTE[1],
+                                  zorder=3, label="report"))
+    ax.set_yticks(rows, bar_labels(frame))
+    ax.set_ylim(len(frame) - 0.5, -0.5)  # first row at the top
+    lo = pd.concat([mean, published]).min()
+    hi = pd.concat([mean + std.fillna(0), published]).max()
     ax.set_xlim(max(0.0, lo - 0.05), min(1.0, hi + 0.02))
     ax.set_xlabel(xlabel)
     ax.grid(axis="y", visible=False)
-    handles, labels = ax.get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: labels[i] != "ours")  # ours first
-    ax.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower center",
-              bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2,
+              frameon=False)
     return fig
 
 

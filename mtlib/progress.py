@@ -15,7 +15,8 @@ plain text lines in the log (one line per refresh, at most every few seconds), `
 to the log only, ``announce`` goes to stdout and the log, and Python warnings raised in the
 kernel go to the log instead of stderr (installed when this module is imported). Every write
 opens the file in append mode and closes it, so a crash loses nothing and worker processes,
-which inherit the variable, append to the same file.
+which inherit the variable, append to the same file. The report site leaves out of a chapter
+every printed line that the log holds (:func:`logged_messages`), announcements included.
 """
 
 from __future__ import annotations
@@ -38,8 +39,25 @@ def log_file() -> Path | None:
     return Path(value) if value else None
 
 
+STAMP_FORMAT = "%Y-%m-%d %H:%M:%S"  # each log line: this stamp, a space, the message
+_STAMPED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (.*)$")
+
+
 def _stamp() -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S")
+    return time.strftime(STAMP_FORMAT)
+
+
+def logged_messages(path: Path) -> set[str]:
+    """The messages of a report log (each line without its stamp); empty without the file.
+
+    The report site leaves out of a chapter every printed line that its kernel also logged:
+    bars, log lines and announcements are for terminals and logs, not for the report.
+    """
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return set()
+    return {m.group(1) for m in map(_STAMPED.match, text.splitlines()) if m}
 
 
 def _append(path: Path, text: str) -> None:
@@ -147,4 +165,5 @@ def route_warnings() -> None:
 if log_file() is not None:
     route_warnings()
 
-__all__ = ["LOG_ENV", "announce", "log", "log_file", "route_warnings", "tqdm"]
+__all__ = ["LOG_ENV", "announce", "log", "log_file", "logged_messages", "route_warnings",
+           "tqdm"]

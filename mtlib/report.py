@@ -14,7 +14,9 @@
 A notebook executes into a temporary file that is renamed when it succeeds. A failing
 notebook stops the run with one message naming it and the failing cell's error; its partial
 output is kept as ``results/executed/NN_slug.failed.ipynb`` and everything that finished
-before it stays. Training is cached in the run store, so a rerun retrains nothing.
+before it stays; the site is built from what finished, and if that fails too, the
+notebook's error is still the one the run stops with. Training is cached in the run store,
+so a rerun retrains nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,12 +259,32 @@ def run_report(
                 result.seconds[nb.stem] = seconds
                 if progress:
                     print(f"[{i}/{len(todo)}] {nb.stem}: {seconds:.1f} s", flush=True)
-    finally:
-        _write_last_report(profile)
-        # Also after a failure: the site shows what finished (nothing before the first).
-        if site.executed_notebooks():
-            site.build_site(profile.name, data_root=profile.data_root)
+    except BaseException as failure:
+        # The site still shows what finished, but the run stops with the notebook's error.
+        _finish_after(failure, profile)
+        raise
+    _finish(profile)
     return result
+
+
+def _finish(profile: Profile) -> None:
+    """Name the best shallow model for ``mtlib tag`` and build the site from the executed
+    notebooks (none before the first notebook finishes: no site)."""
+    _write_last_report(profile)
+    if site.executed_notebooks():
+        site.build_site(profile.name, data_root=profile.data_root)
+
+
+def _finish_after(failure: BaseException, profile: Profile) -> None:
+    """:func:`_finish` after ``failure`` stopped the run. An error here must not replace
+    the notebook's, so it is printed and added to ``failure`` as a note instead."""
+    try:
+        _finish(profile)
+    except Exception as err:  # noqa: BLE001 - whatever it is, the notebook's error wins
+        note = (f"the report site was not rebuilt after the failure: "
+                f"{type(err).__name__}: {_first_line(str(err))}")
+        print(f"mtlib report: {note}", file=sys.stderr, flush=True)
+        failure.add_note(note)
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> None:

@@ -79,6 +79,20 @@ def mean_std_column(table: pd.DataFrame, metric: str, digits: int = 3,
             for m, s in zip(table[f"{metric}_mean"], table[f"{metric}_std"], strict=True)]
 
 
+NBSP = "\u00a0"  # a space a browser does not break a line at
+
+
+def effect_interval(effect: float, low: float, high: float) -> str:
+    """``+0.034 [+0.013, +0.056]``: an effect and its interval, kept on one line (its spaces
+    do not break); the effect alone without bounds, "" without an effect."""
+    if pd.isna(effect):
+        return ""
+    text = f"{effect:+.3f}"
+    if pd.notna(low) and pd.notna(high):
+        text += f" [{low:+.3f}, {high:+.3f}]"
+    return text.replace(" ", NBSP)
+
+
 def value_key(value: Any) -> str:
     """A grid value as text: ``0.0075``, ``32``, ``minmax``."""
     return f"{value:g}" if isinstance(value, float) else str(value)

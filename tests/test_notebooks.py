@@ -140,6 +140,11 @@ def test_notebooks_show_results_not_logs(smoke_report, slug):
         assert "reused from the run store" in text
     if slug == "03_length_stride_table":
         assert re.search(r"trials[^\n]*100%", paths.log_path(slug).read_text())
+    # The site's chapter shows results only: no grid lines, no code, no parameters.
+    chapter = (paths.report_dir() / f"{slug}.html").read_text(encoding="utf-8")
+    article = chapter[chapter.index("<article"):chapter.index("</article>")]
+    assert "reused from the run store" not in article
+    assert "injected-parameters" not in article and "profiles.resolve(" not in article
 
 
 def test_summary_contains_every_published_number(smoke_report):
@@ -174,7 +179,7 @@ def test_future_work_is_judged_and_costed(smoke_report):
 def test_quick_settings_are_reported_in_the_output(smoke_report):
     nb = nbformat.read(str(paths.executed_dir() / "03_length_stride_table.ipynb"), as_version=4)
     text = json.dumps([c.outputs for c in nb.cells if c.cell_type == "code"])
-    assert "shrinks these settings relative to the report" in text
+    assert "sets these differently from profile `full`" in text
     assert "`shallow_epochs`: 1 here, 30 in the report" in text
 
 

@@ -53,6 +53,18 @@ def test_announce_goes_to_stdout_and_the_log(log_file, capfd):
     assert log_file.read_text(encoding="utf-8").endswith(" trained 4 runs, reused 2 (31 s)\n")
 
 
+def test_logged_messages_are_the_lines_without_their_stamps(log_file, capfd):
+    assert progress.logged_messages(log_file) == set()  # no log yet
+    progress.log("epoch 1: loss 0.5\nsecond line")
+    progress.announce("Table I: 2 run(s), 0 reused from the run store, 2 trained (local), 3 s")
+    assert progress.logged_messages(log_file) == {
+        "epoch 1: loss 0.5", "second line",
+        "Table I: 2 run(s), 0 reused from the run store, 2 trained (local), 3 s"}
+    # What announce printed is exactly what the log holds, line for line.
+    printed = capfd.readouterr().out.splitlines()
+    assert set(printed) <= progress.logged_messages(log_file)
+
+
 def test_interactive_log_and_announce_print_to_stdout(monkeypatch, capsys):
     monkeypatch.delenv(progress.LOG_ENV, raising=False)
     progress.log("resuming run abc")

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from mtlib import cli, paths, profile_data, report
+from mtlib import cli, paths, profile_data, report, site
 from mtlib.errors import MtlibError
 from mtlib.profiles import load_profile
 
@@ -111,3 +111,42 @@ def test_unknown_executor_is_rejected_before_running(fake_notebooks, capsys):
     assert cli.main(["report", "--profile", "smoke", "--executor", "slurm"]) == 2
     assert "unknown executor 'slurm'; valid: local, ray" in capsys.readouterr().err
     assert not paths.executed_dir().exists()
+
+
+def _fake_execute(fail: str):
+    """``report.execute`` without a kernel: notebook ``fail`` fails, the others succeed and
+    leave an (empty) executed copy."""
+
+    def execute(notebook, params, kernel=report.KERNEL, progress=True):
+        if notebook.stem == fail:
+            raise report.NotebookFailed(f"notebook {notebook.stem} failed in cell In[4]")
+        report.executed_path(notebook).parent.mkdir(parents=True, exist_ok=True)
+        report.executed_path(notebook).write_text("{}")
+        return 1.0
+
+    return execute
+
+
+def _site_fails(*args, **kwargs):
+    raise site.SiteError("Sphinx failed (status 1)")
+
+
+def test_a_site_failure_does_not_mask_the_notebook_failure(fake_notebooks, monkeypatch,
+                                                           capsys):
+    monkeypatch.setattr(report, "execute", _fake_execute("02_breaks"))
+    monkeypatch.setattr(site, "build_site", _site_fails)
+    with pytest.raises(report.NotebookFailed, match="notebook 02_breaks failed") as failed:
+        report.run_report("smoke", progress=False)
+    # The site was attempted (01 finished); its error is told, not raised.
+    note = "the report site was not rebuilt after the failure: SiteError: Sphinx failed"
+    assert any(note in n for n in failed.value.__notes__)
+    assert note in capsys.readouterr().err
+    assert json.loads((paths.report_dir() / "timings.json").read_text())["notebooks"][
+        "02_breaks"]["status"] == "failed"
+
+
+def test_a_site_failure_after_a_clean_run_is_the_error(fake_notebooks, monkeypatch):
+    monkeypatch.setattr(report, "execute", _fake_execute(""))
+    monkeypatch.setattr(site, "build_site", _site_fails)
+    with pytest.raises(site.SiteError, match="Sphinx failed"):
+        report.run_report("smoke", progress=False)

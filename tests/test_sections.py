@@ -325,9 +325,29 @@ def test_settings_note_lists_what_quick_shrinks():
     note = settings_note(load_profile("quick"), ["shallow_epochs", "table1_pairs"])
     assert "`shallow_epochs`" in note and "30 in the report" in note
     assert "table1_pairs" not in note
-    assert "match the report" in settings_note(load_profile("full"), ["shallow_epochs"])
+    assert "match profile `full`" in settings_note(load_profile("full"), ["shallow_epochs"])
     pinned = settings_note(load_profile("quick"), ["search_start_lr"])
     assert "`search_start_lr`: 0.1 here, unset in the report" in pinned
+
+
+def test_settings_note_says_the_report_only_where_the_report_states_the_value():
+    quick = load_profile("quick")
+    note = settings_note(quick, ["table1_logmel", "samplecnn_trials", "samplecnn_amp",
+                                 "samplecnn_lee_reference", "data_name"]).splitlines()
+    # full's own arms: the report has no log-mel column and no Lee et al. arm.
+    assert "- `table1_logmel`: False here, True in profile `full` (not the report's: " \
+           "notebook 08 says why)" in note
+    assert any(line.startswith("- `samplecnn_lee_reference`: False here, True in profile "
+                               "`full` (not the report's") for line in note)
+    # The report does not state its trials or precision: full's values are our readings.
+    assert "- `samplecnn_trials`: 1 here, 3 in profile `full` (our reading: the report is " \
+           "silent or ambiguous)" in note
+    assert any(line.startswith("- `samplecnn_amp`: True here, False in profile `full` (our "
+                               "reading") for line in note)
+    # A name no ledger setting reads is full's alone.
+    assert "- `data_name`: standin-quick here, mtat in profile `full`" in note
+    assert not [line for line in note if "in the report" in line]
+
 
 
 def test_plan_of_the_full_profile_counts_every_run_once():

@@ -30,6 +30,14 @@ from mtlib import cli, paths, report, site  # noqa: E402
 
 CLAIM = "256/256 beats 1024/1024 | with *stars* and <tags>"
 DEVIATION_WHY = "CPU budget: the whole quick report must run in half an hour"
+GRID_LINE = "Table I: 2 run(s), 0 reused from the run store, 2 trained (local), 3 s"
+RESULT_LINE = "hello"  # printed deliberately: a result
+TIMINGS = {"profile": "smoke", "dataset_seconds": 2.0, "total_seconds": 155.8, "notebooks": {
+    "01_first": {"seconds": 3.8, "status": "finished"},
+    "02_second": {"seconds": 150.0, "status": "finished"}}}
+# Outputs of mtlib.products.PRODUCTS that the fixture writes: (folder, file name).
+OUTPUTS = [("figures", "01_tag_distribution.png"), ("figures", "01_tag_distribution.pdf"),
+           ("tables", "01_tag_distribution.csv"), ("tables", "01_tag_distribution.md")]
 
 
 def _png() -> str:
@@ -42,12 +50,17 @@ def _png() -> str:
 
 
 def write_executed(folder: Path, stem: str, png: str) -> None:
-    """An executed notebook: a markdown cell, a text output and a PNG output."""
-    text = new_code_cell("print('hello')", execution_count=1,
-                         outputs=[new_output("stream", name="stdout", text="hello\n")])
-    image = new_code_cell("plot()", execution_count=2, outputs=[new_output(
+    """An executed notebook: a markdown cell, the parameters papermill injected, printed text
+    (a result, a line the kernel also logged, a warning) and a PNG output."""
+    params = new_code_cell('profile = "smoke"', execution_count=1)
+    params.metadata["tags"] = ["injected-parameters"]
+    text = new_code_cell("print_result_and_train()", execution_count=2, outputs=[
+        new_output("stream", name="stdout", text=f"{RESULT_LINE}\n{GRID_LINE}\n"),
+        new_output("stream", name="stderr", text="UserWarning: a warning\n")])
+    image = new_code_cell("plot()", execution_count=3, outputs=[new_output(
         "display_data", data={"image/png": png, "text/plain": "<Figure>"})])
-    nb = new_notebook(cells=[new_markdown_cell(f"# {stem}\n\nSome prose."), text, image])
+    nb = new_notebook(cells=[new_markdown_cell(f"# {stem}\n\nSome prose."), params, text,
+                             image])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nbformat.write(nb, str(folder / f"{stem}.ipynb"))
@@ -60,6 +73,15 @@ def write_results(results: Path) -> None:
     png = _png()
     for stem in ("01_first", "02_second"):
         write_executed(executed, stem, png)
+    # 01's kernel logged the grid line it printed; 02 has no log, so it keeps every line.
+    (results / "logs").mkdir()
+    (results / "logs" / "01_first.log").write_text(
+        f"2026-01-01 10:00:00 mtlib report: executing 01_first\n2026-01-01 10:00:05 {GRID_LINE}\n")
+    (results / "report").mkdir()
+    (results / "report" / "timings.json").write_text(json.dumps(TIMINGS))
+    for folder, name in OUTPUTS:
+        (results / folder).mkdir(exist_ok=True)
+        (results / folder / name).write_text(f"{name}\n")
     # A partial notebook of a failed run is no chapter.
     write_executed(executed, "03_third.failed", png)
     pd.DataFrame([
@@ -160,8 +182,43 @@ def test_front_page_order_claims_and_deviations(built):
     assert positions == sorted(positions)
     # The claim's markup characters come through as text, inside a table.
     assert "256/256 beats 1024/1024 | with *stars* and &lt;tags&gt;" in index
-    assert "+0.034 [+0.013, +0.056]" in index
-    assert index.count("<table") >= 3
+    # The interval reads on one line: its spaces do not break.
+    assert "+0.034\u00a0[+0.013,\u00a0+0.056]" in index
+    assert index.count("<table") >= 4
+
+
+def test_front_page_lists_the_files_and_run_times(built):
+    index = (built / "index.html").read_text(encoding="utf-8")
+    article = index[index.index("Generated files and run times"):index.index("</article>")]
+    for _, name in OUTPUTS:
+        href = re.search(rf'href="([^"]*/{re.escape(name)})"', article)
+        assert href, name
+        # A copy inside the site: the report folder can be moved or served on its own.
+        target = built / unquote(href.group(1))
+        assert target.resolve().is_relative_to(built.resolve())
+        assert target.read_text() == f"{name}\n"
+    assert "Figure 1: positives per tag in train, valid, test" in article
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", article))
+    assert "01_first 3.8 s" in text and "02_second 2.5 min" in text
+    assert "in all 2.6 min" in text
+    assert 'href="01_first.html"' in article  # each notebook links to its chapter
+
+
+def test_chapters_show_results_not_code_or_logs(built):
+    chapter = (built / "01_first.html").read_text(encoding="utf-8")
+    article = chapter[chapter.index("<article"):chapter.index("</article>")]
+    assert RESULT_LINE in article and "Some prose." in article
+    assert GRID_LINE not in article  # the kernel logged it: a log line, not a result
+    assert "UserWarning" not in article
+    assert "print_result_and_train" not in article and 'profile = "smoke"' not in article
+    # Without a log, nothing tells a log line from a result: 02 keeps both.
+    assert GRID_LINE in (built / "02_second.html").read_text(encoding="utf-8")
+
+
+def test_site_stylesheet_widens_the_article(built):
+    css = built / "_static" / site.STYLESHEET
+    assert "max-width: 100%" in css.read_text()
+    assert f'href="_static/{site.STYLESHEET}' in (built / "index.html").read_text()
 
 
 def test_site_only_rebuilds_without_executing(tmp_path, monkeypatch, capsys):
@@ -174,7 +231,6 @@ def test_site_only_rebuilds_without_executing(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(report, "execute", no_execution)
     report_dir = paths.report_dir()
-    report_dir.mkdir(parents=True)
     timings = {"profile": "smoke", "notebooks": {
         "03_third": {"seconds": 1.0, "status": "failed"}}}
     (report_dir / "timings.json").write_text(json.dumps(timings))

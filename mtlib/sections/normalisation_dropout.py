@@ -172,9 +172,8 @@ def save(profile: Profile, t2: Table2) -> Outputs:
     notebook 07 and ``mtlib tag`` use)."""
     out = Outputs()
     out.table(SLUG, t2.frame, display(t2))
-    published = {v: r for v, r in zip(t2.frame["variant"], t2.frame["report_test_roc_auc"],
-                                      strict=True) if pd.notna(r)}
-    out.figure(SLUG, plots.variant_bars(t2.frame, "test_roc_auc", published, "test ROC-AUC"))
+    out.figure(SLUG, plots.variant_bars(t2.frame, "test_roc_auc", "test ROC-AUC",
+                                        reference="report_test_roc_auc"))
     write_artifact(SLUG, profile.name, {
         "kept_norm": t2.kept_norm.changes(),
         "best_group_count": t2.best_group.groups,

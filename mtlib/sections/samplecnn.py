@@ -224,10 +224,8 @@ def findings(study: SampleCNNStudy, comparison: PerTagComparison) -> dict[str, d
 def save(profile: Profile, study: SampleCNNStudy, comparison: PerTagComparison) -> Outputs:
     out = Outputs()
     out.table(SLUG, study.steps, display(study))
-    published = {v: r for v, r in zip(study.steps["variant"], study.steps["report_val_roc_auc"],
-                                       strict=True) if pd.notna(r)}
-    out.figure(SLUG, plots.variant_bars(study.steps, "val_roc_auc", published,
-                                        "validation ROC-AUC"))
+    out.figure(SLUG, plots.variant_bars(study.steps, "val_roc_auc", "validation ROC-AUC",
+                                        reference="report_val_roc_auc"))
     out.table(PER_TAG_SLUG, comparison.table)
     out.figure(PER_TAG_SLUG, plots.per_tag_comparison(comparison.table.dropna(),
                                                       highlight=HIGHLIGHT))

@@ -16,7 +16,7 @@ from mtlib.outputs import Outputs
 from mtlib.products import KEY_FIGURES, WITH_FINDINGS
 from mtlib.profiles import Profile
 from mtlib.published import PUBLISHED, Published, format_value
-from mtlib.tables import mean_std
+from mtlib.tables import effect_interval, mean_std
 
 SLUG = "08_summary"
 CLAIMS_SLUG = "08_summary_claims"
@@ -116,10 +116,8 @@ def display_claims(s: Summary) -> pd.DataFrame:
     return pd.DataFrame({
         "section": c["section"], "claim": c["claim"],
         "report": [signed(v) for v in c["report_difference"]],
-        "ours (95 % interval)": ["" if pd.isna(e) else
-                                 f"{e:+.3f} [{lo:+.3f}, {hi:+.3f}]" if pd.notna(lo) else
-                                 f"{e:+.3f}" for e, lo, hi in zip(c["effect"], c["low"],
-                                                                 c["high"], strict=True)],
+        "ours (95 % interval)": [effect_interval(e, lo, hi) for e, lo, hi in zip(
+            c["effect"], c["low"], c["high"], strict=True)],
         "spread over trials": ["" if pd.isna(v) else f"{v:.3f}" for v in c["trial_std"]],
         "verdict": c["verdict"], "note": c["note"],
     })

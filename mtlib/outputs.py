@@ -42,13 +42,13 @@ class Outputs:
             if kind == "figure":
                 plots.show(obj)
             else:
-                display(_styled(obj) if isinstance(obj, pd.DataFrame) else obj)
+                display(styled(obj) if isinstance(obj, pd.DataFrame) else obj)
 
 
 DISPLAY_DECIMALS = 3  # float columns shown unformatted: AUCs in 0-1 need no more
 
 
-def _styled(table: pd.DataFrame):
+def styled(table: pd.DataFrame):
     """The table without its row index, text columns left-aligned, numbers right-aligned,
     float columns to :data:`DISPLAY_DECIMALS` places and missing values blank."""
     table = table.reset_index(drop=True)  # a Styler needs unique row labels

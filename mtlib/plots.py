@@ -14,6 +14,7 @@ y axis, so the 50 tag names read horizontally at 8 pt.
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -286,21 +287,24 @@ def per_tag_comparison(compare: pd.DataFrame, highlight: str | None = None) -> p
 def per_tag_pairs(per_tag: pd.DataFrame, pairs: list[tuple[str, str, str, str]],
                   highlight: str | None = None) -> plt.Figure:
     """One panel per ``(base column, arm column, base label, arm label)``: each tag's test
-    ROC-AUC under the arm against its base (above the dashed diagonal: the arm does better on
-    that tag), ``highlight`` marked and named."""
-    fig, axes = plt.subplots(1, len(pairs), figsize=(3.6 * len(pairs), 3.7), squeeze=False)
+    ROC-AUC under the arm (y) against its base (x); above the dashed diagonal the arm does
+    better on that tag. ``highlight`` is marked and named."""
+    fig, axes = plt.subplots(1, len(pairs), figsize=(3.9 * len(pairs), 4.3), squeeze=False,
+                             layout="constrained")
     values = per_tag[[c for p in pairs for c in p[:2]]].to_numpy(dtype=float)
-    lo = float(min(np.nanmin(values), 0.5)) - 0.02
+    lo, hi = float(min(np.nanmin(values), 0.5)) - 0.03, 1.03
     for ax, (base, arm, base_label, arm_label) in zip(axes[0], pairs, strict=True):
-        ax.scatter(per_tag[base], per_tag[arm], s=14, color=PALETTE[0], label="tag")
-        ax.plot([lo, 1], [lo, 1], color="0.5", linewidth=1, linestyle="--")
+        ax.scatter(per_tag[base], per_tag[arm], s=14, color=PALETTE[0], clip_on=False)
+        ax.plot([lo, hi], [lo, hi], color="0.5", linewidth=1, linestyle="--")
         if highlight is not None and highlight in set(per_tag["tag"]):
             r = per_tag[per_tag["tag"] == highlight].iloc[0]
-            ax.scatter([r[base]], [r[arm]], s=50, color=PALETTE[3], zorder=3, label=highlight)
-            ax.annotate(highlight, (r[base], r[arm]), xytext=(5, -10), textcoords="offset points")
-        ax.set_xlim(lo, 1.0)
-        ax.set_ylim(lo, 1.0)
+            ax.scatter([r[base]], [r[arm]], s=50, color=PALETTE[3], zorder=3, clip_on=False)
+            ax.annotate(highlight, (r[base], r[arm]), xytext=(-6, 6), ha="right",
+                        textcoords="offset points", color=PALETTE[3])
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
         ax.set_aspect("equal", adjustable="box")
-        ax.set_xlabel(f"{base_label}\ntest ROC-AUC per tag")
-        ax.set_ylabel(f"{arm_label}\ntest ROC-AUC per tag")
+        ax.set_title("\n".join(textwrap.wrap(arm_label, 40)))
+        ax.set_xlabel("\n".join(textwrap.wrap(f"{base_label}: test ROC-AUC per tag", 40)))
+        ax.set_ylabel("this arm: test ROC-AUC per tag")
     return fig

@@ -98,6 +98,12 @@ PRODUCTS: dict[str, Products] = {
 # The summary runs after every other notebook: it reads all their artifacts and runs.
 SUMMARY = "08_summary"
 
+
+def run_key(notebook: str) -> tuple[bool, str]:
+    """Sort key of a notebook name (``NN_slug``): by number, the summary last. The report
+    runs the notebooks, and the site lists its chapters, in this order."""
+    return (notebook == SUMMARY, notebook)
+
 # Notebook 08 shows these figures again, in this order.
 KEY_FIGURES = ("01_tag_distribution", "03_length_stride_table", "04_training_curves",
                "05_per_tag_analysis", "06_normalisation_dropout", "07_samplecnn_per_tag",

@@ -33,7 +33,7 @@ from typing import Sequence
 from mtlib import paths, site
 from mtlib.errors import MtlibError
 from mtlib.io import atomic_write_json
-from mtlib.products import SUMMARY
+from mtlib.products import run_key
 from mtlib.profiles import MTAT_ROOT_ENV, Profile, available, load_profile
 from mtlib.progress import LOG_ENV
 from mtlib.tagging import LAST_REPORT_ARTIFACT
@@ -58,9 +58,9 @@ class ReportResult:
 
 
 def run_order(found: Sequence[Path]) -> list[Path]:
-    """Notebooks by number, the summary (:data:`mtlib.products.SUMMARY`) last: it reads every
+    """Notebooks by number, the summary last (:func:`mtlib.products.run_key`): it reads every
     other notebook's artifact, including notebook 09's."""
-    return sorted(found, key=lambda p: (p.stem == SUMMARY, p.stem))
+    return sorted(found, key=lambda p: run_key(p.stem))
 
 
 def notebooks(folder: Path | None = None) -> list[Path]:

@@ -35,7 +35,7 @@ import pandas as pd
 
 from mtlib import paths
 from mtlib.errors import MtlibError
-from mtlib.products import PRODUCTS, caption
+from mtlib.products import PRODUCTS, caption, run_key
 from mtlib.profiles import Profile, load_profile
 from mtlib.progress import logged_messages
 from mtlib.tables import effect_interval
@@ -88,9 +88,10 @@ class SiteError(MtlibError):
 
 
 def executed_notebooks() -> list[Path]:
-    """The executed notebooks ``NN_slug.ipynb`` in order (partial ``*.failed`` ones left out)."""
-    return sorted(p for p in paths.executed_dir().glob("[0-9][0-9]_*.ipynb")
-                  if not p.stem.endswith(".failed"))
+    """The executed notebooks ``NN_slug.ipynb`` in the report's order (the summary last;
+    partial ``*.failed`` ones left out)."""
+    return sorted((p for p in paths.executed_dir().glob("[0-9][0-9]_*.ipynb")
+                   if not p.stem.endswith(".failed")), key=lambda p: run_key(p.stem))
 
 
 def _read_table(slug: str, columns: Iterable[str]) -> pd.DataFrame | None:
@@ -290,7 +291,7 @@ def _files_section(profile: Profile, chapters: list[str]) -> str:
         found.setdefault(notebook, []).append((kind, slug, files))
     timed = timings.get("notebooks", {})
     rows = []
-    for notebook in sorted(set(PRODUCTS) | set(timed)):
+    for notebook in sorted(set(PRODUCTS) | set(timed), key=run_key):
         timing, outputs = timed.get(notebook), found.get(notebook, [])
         if not outputs and timing is None:
             continue  # neither ran nor wrote anything: not part of this report yet
@@ -324,7 +325,8 @@ def front_page(profile: Profile, chapters: list[str]) -> str:
     return f"""# {TITLE}: a reproduction
 
 This site reproduces the report *{TITLE}*: its hyper-parameter search, Table I, Figures 3
-and 4, Table II and the SampleCNN of Section VIII-B.
+and 4, Table II and the SampleCNN of Section VIII-B, and runs the future work that its
+Section IX proposes.
 
 {_data_section(profile)}
 

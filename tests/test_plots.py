@@ -72,6 +72,11 @@ FIGURES = {
     "07_samplecnn_per_tag": lambda: plots.per_tag_comparison(
         pd.DataFrame({"tag": TAGS, "roc_auc_shallow": [0.9, 0.95, 0.85, 0.7, 0.8],
                       "roc_auc_samplecnn": [0.92, 0.94, 0.88, 0.75, 0.79]}), highlight="guitar"),
+    "09_future_work_frontends": lambda: plots.per_tag_pairs(
+        pd.DataFrame({"tag": TAGS, "raw": [0.9, 0.95, 0.85, 0.7, 1.0],
+                      "mel": [0.92, 0.94, 0.88, 0.75, 0.79], "harm": [0.8, 0.9, 0.9, 0.8, 0.8]}),
+        [("raw", "mel", "raw audio", "log-mel spectrogram"),
+         ("raw", "harm", "raw audio", "harmonic filters (Won et al.)")], highlight="guitar"),
 }
 
 

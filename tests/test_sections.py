@@ -426,8 +426,8 @@ def test_mtlib_has_no_import_cycle():
 
 
 def test_shown_tables_left_align_text_and_accept_repeated_row_labels():
-    from mtlib.outputs import _styled
+    from mtlib.outputs import styled
 
     table = pd.DataFrame({"clip": ["best", "worst"], "clip_auc": [0.9, 0.4]}, index=[3, 3])
-    html = _styled(table).to_html()
+    html = styled(table).to_html()
     assert "best" in html and "worst" in html and "text-align: left" in html

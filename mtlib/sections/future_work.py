@@ -40,7 +40,7 @@ from mtlib.models.frontends import (
 )
 from mtlib.outputs import Outputs
 from mtlib.profiles import Profile
-from mtlib.rundir import RunResult
+from mtlib.rundir import BEST_CHECKPOINT, RunResult, load_torch
 from mtlib.runs import RunStore
 from mtlib.sections import normalisation_dropout, samplecnn
 from mtlib.sections.grids import aggregate, runs_frame, trials
@@ -56,6 +56,7 @@ EXPERIMENTS = ("front ends", "joint embedding")
 N_FFT = 512  # STFT window of both spectral front ends, samples (42.7 ms at 12 kHz)
 EMBEDDING_DIM = 16  # dimensions of the tag space
 SHALLOW, DEEP = "shallow CNN", "SampleCNN"
+TRAINED = 0.75  # validation ROC-AUC an arm should reach on the quick profile
 
 
 @dataclass(frozen=True)
@@ -137,10 +138,14 @@ class FutureWork:
         arm = next(a for a in self.arms if a.key == key)
         return float(self.row(key)["test_roc_auc_mean"] - self.row(arm.base)["test_roc_auc_mean"])
 
-    def below(self, floor: float) -> list[str]:
-        """Labels of the arms whose mean validation ROC-AUC is below ``floor``."""
-        low = self.table[self.table["val_roc_auc_mean"] < floor]
-        return [f"{r.network}: {r.arm} ({r.val_roc_auc_mean:.3f})" for r in low.itertuples()]
+    def relative_gain(self, key: str) -> float:
+        """:meth:`gain` in % of the base's test ROC-AUC."""
+        arm = next(a for a in self.arms if a.key == key)
+        return 100.0 * self.gain(key) / float(self.row(arm.base)["test_roc_auc_mean"])
+
+    def below(self, floor: float) -> pd.DataFrame:
+        """The rows of the arms whose mean validation ROC-AUC is below ``floor``."""
+        return self.table[self.table["val_roc_auc_mean"] < floor]
 
 
 def _per_tag(results: list[RunResult], tag: str) -> float:
@@ -214,7 +219,58 @@ def deep_comparison(fw: FutureWork) -> pd.DataFrame:
                                            f"({deep[0].config.epochs} epochs)",
                  "test ROC-AUC": float(np.mean([r.metrics["test_roc_auc"] for r in deep])),
                  f"{HIGHLIGHT} ROC-AUC": _per_tag(deep, HIGHLIGHT), "trials": len(deep)})
-    return pd.DataFrame(rows).round(4)
+    return pd.DataFrame(rows)
+
+
+def training_note(fw: FutureWork, profile: Profile, floor: float = TRAINED) -> str:
+    """Whether every arm learnt past ``floor`` (validation ROC-AUC), and for those that did not,
+    the budget they had and what the same network reaches with more."""
+    low = fw.below(floor)
+    if low.empty:
+        return f"Every arm reaches validation ROC-AUC {floor:.2f} or more."
+    names = "; ".join(f"{r.network}, {r.arm}: {r.val_roc_auc_mean:.3f}" for r in low.itertuples())
+    why = []
+    if (low["network"] == DEEP).any():
+        deep = fw.deep
+        why.append(
+            f"SampleCNN's arms train for `samplecnn_epochs` = {profile.samplecnn_epochs} "
+            f"epoch(s), the budget of notebook 07's momentum step; its last step "
+            f"({deep[0].config.epochs} epochs) reaches validation "
+            f"{np.mean([r.metrics['val_roc_auc'] for r in deep]):.3f}")
+    if (low["network"] == SHALLOW).any():
+        why.append(f"the shallow arms train for `shallow_epochs` = {profile.shallow_epochs}")
+    return (f"Below validation ROC-AUC {floor:.2f}: {names}. " + "; ".join(why) + ". Their "
+            "claims below compare models that have not finished learning.")
+
+
+def learnt_filters(fw: FutureWork) -> str:
+    """What the harmonic front end's training did to its filters (best epochs' weights): how
+    far the fundamentals moved from their quarter-tone start, in cents, and Q."""
+    runs = [r for r in fw.results["future.shallow.harmonic"] if r.run_dir is not None]
+    if not runs:
+        return "The harmonic runs kept no weights to inspect."
+    moved, quality = [], []
+    for r in runs:
+        weights = load_torch(r.run_dir / BEST_CHECKPOINT)["model"]
+        start = quarter_tone_fundamentals(r.config.sample_rate).numpy()
+        f0 = weights["frontend.f0"].double().numpy()
+        moved.append(np.abs(1200 * np.log2(np.maximum(f0, 1e-6) / start)))
+        quality.append(float(weights["frontend.quality"]))
+    cents = np.concatenate(moved)
+    return (f"Training moved the fundamentals by a median of {np.median(cents):.1f} cents "
+            f"(at most {cents.max():.0f}; a quarter tone is 50) and took Q from 1 to "
+            f"{np.mean(quality):.3f} (bandwidths {'narrower' if np.mean(quality) > 1 else 'wider'}"
+            f" than the ERB).")
+
+
+def claims_view(profile: Profile) -> pd.DataFrame:
+    """The claims table's Section IX rows (see :mod:`mtlib.claims`), as notebook 08 shows
+    them."""
+    from mtlib import claims
+    from mtlib.sections.summary import claims_view as view
+
+    table = claims.claims_table(profile.name)
+    return view(table[table["section"] == "IX"]).drop(columns="section").reset_index(drop=True)
 
 
 def choices(profile: Profile) -> pd.DataFrame:
@@ -242,8 +298,9 @@ def choices(profile: Profile) -> pd.DataFrame:
         ("harmonic", "filter shape and bandwidth", f"triangle on linear frequency, width "
          f"ERB(f) / Q, ERB(f) = {ERB_SLOPE} f + {ERB_OFFSET} Hz, one learnt Q (starts at 1)",
          "Won et al.'s ERB bandwidth; one shared Q keeps the parameter count small"),
-        ("harmonic", "what is learnt", "each fundamental (shared by its harmonics) and Q, with "
-         "the rest of the network (same SGD and learning rate)", "the paper learns both"),
+        ("harmonic", "what is learnt", "each fundamental in Hz (shared by its harmonics) and Q, "
+         "with the rest of the network (same SGD and learning rate); section 2 says how far "
+         "they moved", "the paper learns both"),
         ("harmonic", "into the shallow CNN", f"the harmonic tensor [{HARMONICS}, {len(f0)}, "
          f"frames] flattened to {HARMONICS * len(f0)} channels of the first length-8 conv",
          "Won et al. follow the tensor with a 2-D CNN; the report asks for the shallow CNN"),
@@ -264,11 +321,8 @@ def choices(profile: Profile) -> pd.DataFrame:
 def findings(fw: FutureWork) -> dict[str, dict]:
     """``conclusion.atose_gain``: the shallow CNN's relative test gain (%) from the label embedding,
     beside the report's "about 2 %" (SampleCNN's in the note)."""
-    def relative(key: str) -> float:
-        arm = next(a for a in fw.arms if a.key == key)
-        return 100.0 * fw.gain(key) / float(fw.row(arm.base)["test_roc_auc_mean"])
-
-    shallow, deep = relative("future.shallow.embedding"), relative("future.samplecnn.embedding")
+    shallow = fw.relative_gain("future.shallow.embedding")
+    deep = fw.relative_gain("future.samplecnn.embedding")
     trials_ = int(fw.row("future.shallow.embedding")["trials"])
     return {"conclusion.atose_gain": {"value": round(shallow, 2), "n": trials_,
                            "note": f"shallow CNN, label-embedding regularisation (not ATOSE); "
@@ -287,7 +341,7 @@ def save(profile: Profile, fw: FutureWork) -> Outputs:
     out.table(CHOICES_SLUG, choices(profile))
     bars = fw.table.assign(variant=[f"{n}: {a}" for n, a in zip(fw.table["network"],
                                                                  fw.table["arm"], strict=True)])
-    out.figure(SLUG, plots.variant_bars(bars, "test_roc_auc", {}, "test ROC-AUC"))
+    out.figure(SLUG, plots.variant_bars(bars, "test_roc_auc", "test ROC-AUC"))
     for experiment, slug in FIGURE_SLUGS.items():
         pairs = [(a.base, a.key, _short(fw, a.base), _short(fw, a.key)) for a in fw.arms
                  if a.experiment == experiment and a.base]

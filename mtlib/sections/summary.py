@@ -108,7 +108,11 @@ def display_published(s: Summary) -> pd.DataFrame:
 
 
 def display_claims(s: Summary) -> pd.DataFrame:
-    c = s.claims
+    return claims_view(s.claims)
+
+
+def claims_view(c: pd.DataFrame) -> pd.DataFrame:
+    """Rows of :func:`mtlib.claims.claims_table` as a reader sees them."""
 
     def signed(v: float) -> str:
         return "" if pd.isna(v) else f"{v:+.3f}"

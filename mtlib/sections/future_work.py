@@ -177,8 +177,9 @@ def run(profile: Profile, executor: str | Executor = "local") -> FutureWork:
                           "key": a.key, "base": a.base} for a in study_arms])
     table = meta.merge(table, on="key")
     first = results[study_arms[0].key][0].metrics
-    costs = [training_cost(a.config, len(first["tags"]), first["clip_samples"])
-             for a in study_arms]
+    # Each arm on its own data's shape (SampleCNN's cache may have another sample rate).
+    costs = [training_cost(a.config, len(m["tags"]), m["clip_samples"])
+             for a in study_arms for m in [results[a.key][0].metrics]]
     table["guitar_test_roc_auc"] = [_per_tag(results[a.key], HIGHLIGHT) for a in study_arms]
     table["parameters"] = [c.parameters for c in costs]
     table["ms_per_clip"] = [c.ms_per_clip for c in costs]
@@ -201,7 +202,8 @@ def display(fw: FutureWork, experiment: str | None = None) -> pd.DataFrame:
         "validation ROC-AUC": mean_std_column(t, "val_roc_auc"),
         "test ROC-AUC": mean_std_column(t, "test_roc_auc"),
         "gain over its base": gains,
-        f"{HIGHLIGHT} ROC-AUC": [f"{v:.3f}" for v in t["guitar_test_roc_auc"]],
+        f"{HIGHLIGHT} ROC-AUC": ["" if pd.isna(v) else f"{v:.3f}"
+                                 for v in t["guitar_test_roc_auc"]],
         "parameters": [f"{p:,}" for p in t["parameters"]],
         "ms per training clip": [f"{v:.1f}" for v in t["ms_per_clip"]],
         "trials": t["trials"],
@@ -240,7 +242,7 @@ def training_note(fw: FutureWork, profile: Profile, floor: float = TRAINED) -> s
     if (low["network"] == SHALLOW).any():
         why.append(f"the shallow arms train for `shallow_epochs` = {profile.shallow_epochs}")
     return (f"Below validation ROC-AUC {floor:.2f}: {names}. " + "; ".join(why) + ". Their "
-            "claims below compare models that have not finished learning.")
+            "claims above compare models that have not finished learning.")
 
 
 def learnt_filters(fw: FutureWork) -> str:

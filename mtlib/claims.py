@@ -375,11 +375,14 @@ def _join(*notes: str) -> str:
     return "; ".join(n for n in notes if n)
 
 
-def claims_table(profile: str, resamples: int = BOOTSTRAP) -> pd.DataFrame:
-    """Every claim of :data:`CLAIMS` with its verdict, for the runs of ``profile``."""
+def claims_table(profile: str, resamples: int = BOOTSTRAP,
+                 sections: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every claim of :data:`CLAIMS` (or those of the report's ``sections``) with its
+    verdict, for the runs of ``profile``."""
     arms = collect_arms(profile)
     store = RunStore()
-    return pd.DataFrame([judge(c, arms, store, resamples) for c in CLAIMS])
+    chosen = [c for c in CLAIMS if sections is None or c.section in sections]
+    return pd.DataFrame([judge(c, arms, store, resamples) for c in chosen])
 
 
 def verdict_counts(table: pd.DataFrame) -> dict[str, int]:

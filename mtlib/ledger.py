@@ -196,6 +196,9 @@ SETTINGS: tuple[Setting, ...] = (
     # --- Sec. IX: future work the report proposes (notebook 09) -----------------------------
     Setting("future.trials", "IX", "trials per future-work arm", 5, lambda p: p.future_trials,
             "not run in the report; five, as Tables I and II"),
+    Setting("future.epochs", "IX", "epochs of the shallow future-work arms",
+            "shallow.epochs", lambda p: p.future_epochs or "shallow.epochs",
+            "not run in the report; those of Table II's dropout step, whose run is the raw arm"),
     Setting("future.geometry", "IX", "first-layer length / stride of the front-end comparison",
             "the best Table I pair",
             lambda p: f"{p.future_stride}/{p.future_stride}" if p.future_stride

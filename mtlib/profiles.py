@@ -155,6 +155,8 @@ class Profile(FrozenModel):
     samplecnn_lee_reference: bool
     # --- Section IX: the future work (notebook 09) --------------------------------
     future_trials: int = Field(ge=1)  # seeds per arm
+    # epochs of the shallow arms (None: shallow.epochs, so the raw arm is Table II's step)
+    future_epochs: int | None = Field(ge=1)
     # first-layer length and stride of the front-end comparison (the raw arm's L = S and the
     # spectra's hop); None: the best Table I pair, so the raw arm is Table II's dropout step
     future_stride: int | None = Field(ge=1)

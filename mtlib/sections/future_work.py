@@ -73,11 +73,11 @@ class Arm:
 
 
 def shallow_base(profile: Profile) -> RunConfig:
-    """Table II's kept normalisation and dropout for ``shallow.epochs`` (its dropout step), at
-    ``future.stride`` when the profile sets one."""
+    """Table II's kept normalisation and dropout for ``future.epochs`` (default
+    ``shallow.epochs``: its dropout step), at ``future.stride`` when the profile sets one."""
     final = RunConfig.from_dict(read_artifact(normalisation_dropout.SLUG, profile.name)
                                 ["final_config"])
-    config = final.replace(epochs=profile.shallow_epochs, seed=0)
+    config = final.replace(epochs=profile.future_epochs or profile.shallow_epochs, seed=0)
     if profile.future_stride:
         config = config.replace(length=profile.future_stride, stride=profile.future_stride)
     return config
@@ -159,9 +159,10 @@ def run(profile: Profile, executor: str | Executor = "local") -> FutureWork:
     time one training step of each."""
     n = profile.future_trials
     study_arms = arms(profile)
-    # The costliest runs first, so a worker pool does not end on them alone.
-    order = sorted(study_arms, key=lambda a: (a.config.model != "samplecnn",
-                                              a.config.frontend != "harmonic"))
+    # The costliest runs first (the harmonic front end, then SampleCNN), so a worker pool
+    # does not end on one of them alone.
+    order = sorted(study_arms, key=lambda a: (a.config.frontend != "harmonic",
+                                              a.config.model != "samplecnn"))
     configs = [c for a in order for c in trials(a.config, n)]
     done = run_grid(configs, executor=executor, label=f"future work ({len(study_arms)} arms)")
     by_id = {r.run_id: r for r in done}
@@ -240,7 +241,7 @@ def training_note(fw: FutureWork, profile: Profile, floor: float = TRAINED) -> s
             f"({deep[0].config.epochs} epochs) reaches validation "
             f"{np.mean([r.metrics['val_roc_auc'] for r in deep]):.3f}")
     if (low["network"] == SHALLOW).any():
-        why.append(f"the shallow arms train for `shallow_epochs` = {profile.shallow_epochs}")
+        why.append(f"the shallow arms train for {shallow_base(profile).epochs} epochs")
     return (f"Below validation ROC-AUC {floor:.2f}: {names}. " + "; ".join(why) + ". Their "
             "claims above compare models that have not finished learning.")
 
@@ -271,8 +272,8 @@ def claims_view(profile: Profile) -> pd.DataFrame:
     from mtlib import claims
     from mtlib.sections.summary import claims_view as view
 
-    table = claims.claims_table(profile.name)
-    return view(table[table["section"] == "IX"]).drop(columns="section").reset_index(drop=True)
+    table = claims.claims_table(profile.name, sections=["IX"])
+    return view(table).drop(columns="section").reset_index(drop=True)
 
 
 def choices(profile: Profile) -> pd.DataFrame:

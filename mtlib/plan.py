@@ -17,6 +17,7 @@ from mtlib.config import RunConfig
 from mtlib.executors import RecordingExecutor
 from mtlib.profiles import Profile
 from mtlib.sections import (
+    future_work,
     hyperparameter_search,
     length_stride_table,
     normalisation_dropout,
@@ -39,7 +40,7 @@ def report_path_score(config: RunConfig) -> float:
 
 
 def record(profile: Profile) -> tuple[RecordingExecutor, dict[str, tuple[int, int]]]:
-    """Run notebooks 02, 03, 06 and 07's grids through a recorder. Returns it and, per
+    """Run notebooks 02, 03, 06, 07 and 09's grids through a recorder. Returns it and, per
     notebook, the slice ``(first, end)`` of ``recorder.grids`` it asked for."""
     rec = RecordingExecutor(report_path_score)
     spans: dict[str, tuple[int, int]] = {}
@@ -59,8 +60,14 @@ def record(profile: Profile) -> tuple[RecordingExecutor, dict[str, tuple[int, in
     t2 = normalisation_dropout.run(profile, base, rec)
     span(normalisation_dropout.SLUG, start)
     start = len(rec.grids)
-    samplecnn.run(profile, t2.best_group.groups, rec)
+    study = samplecnn.run(profile, t2.best_group.groups, rec)
     span(samplecnn.SLUG, start)
+    start = len(rec.grids)
+    future_work.train(future_work.arms(
+        profile, future_work.shallow_config(profile, t2.final_config),
+        future_work.samplecnn_config(profile, study.final_results[0].config)),
+        profile.future_trials, rec)
+    span(future_work.SLUG, start)
     return rec, spans
 
 

@@ -354,16 +354,23 @@ def test_plan_of_the_full_profile_counts_every_run_once():
     table = plan(load_profile("full"))
     assert list(table["notebook"].unique()) == [
         "02_hyperparameter_search", "03_length_stride_table", "06_normalisation_dropout",
-        "07_samplecnn"]
-    # 5 search stages, Table I, 3 Table II steps, 5 SampleCNN steps and Lee et al.'s recipe.
+        "07_samplecnn", "09_future_work"]
+    # 5 search stages, Table I, 3 Table II steps, 5 SampleCNN steps in 3 grids (two pairs of
+    # independent steps train together), Lee et al.'s recipe, and notebook 09's grid (one row
+    # per model).
     assert len(table) == 15
+    # Notebook 09: log-mel, harmonic and label embedding x 5 trials on the shallow CNN (its raw
+    # arm is Table II's dropout step); SampleCNN's base gains trials 3 and 4, and the label
+    # embedding trains 5.
+    future = table[table["notebook"] == "09_future_work"].set_index("model")["runs"]
+    assert future["dieleman"] == 3 * 5 and future["samplecnn"] == 2 + 5
     by_model = table.groupby("model")["runs"].sum()
     # Table I: 7 raw + 2 log-mel pairs + the prior arm, x 5 trials, less the 256/256 trial 0
     # the search ran.
     assert table.loc[table["grid"] == "Table I", "runs"].item() == 10 * 5 - 1
     # Recreation, 3 norms (batch = the recreation), no scheduler, 10 momenta (0.90 = no
     # scheduler), more epochs, Lee et al.: 3 trials each.
-    assert by_model["samplecnn"] == (1 + 2 + 1 + 9 + 1 + 1) * 3
+    assert by_model["samplecnn"] == (1 + 2 + 1 + 9 + 1 + 1) * 3 + 2 + 5
     # The last step of each chain continues the step before it: Table II's 40-epoch runs
     # train 10 epochs each, SampleCNN's 30-epoch runs 10 (5 and 3 trials).
     long = table.set_index(["notebook", "grid"])["total_epochs"]

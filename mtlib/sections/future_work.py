@@ -72,21 +72,31 @@ class Arm:
     base: str = ""
 
 
-def shallow_base(profile: Profile) -> RunConfig:
-    """Table II's kept normalisation and dropout for ``future.epochs`` (default
-    ``shallow.epochs``: its dropout step), at ``future.stride`` when the profile sets one."""
-    final = RunConfig.from_dict(read_artifact(normalisation_dropout.SLUG, profile.name)
-                                ["final_config"])
-    config = final.replace(epochs=profile.future_epochs or profile.shallow_epochs, seed=0)
+def shallow_config(profile: Profile, table2_final: RunConfig) -> RunConfig:
+    """Table II's last row (``table2_final``) for ``future.epochs`` (default
+    ``shallow.epochs``: Table II's dropout step), at ``future.stride`` when the profile sets
+    one."""
+    config = table2_final.replace(epochs=profile.future_epochs or profile.shallow_epochs, seed=0)
     if profile.future_stride:
         config = config.replace(length=profile.future_stride, stride=profile.future_stride)
     return config
 
 
+def samplecnn_config(profile: Profile, samplecnn_final: RunConfig) -> RunConfig:
+    """SampleCNN's last step (``samplecnn_final``) for ``samplecnn.epochs``: its momentum
+    step."""
+    return samplecnn_final.replace(epochs=profile.samplecnn_epochs, seed=0)
+
+
+def shallow_base(profile: Profile) -> RunConfig:
+    """:func:`shallow_config` of the Table II run notebook 06 kept."""
+    return shallow_config(profile, RunConfig.from_dict(
+        read_artifact(normalisation_dropout.SLUG, profile.name)["final_config"]))
+
+
 def samplecnn_base(profile: Profile) -> RunConfig:
-    """Notebook 07's kept settings for ``samplecnn.epochs`` (its momentum step)."""
-    final = _samplecnn_final(profile)[0].config
-    return final.replace(epochs=profile.samplecnn_epochs, seed=0)
+    """:func:`samplecnn_config` of notebook 07's last step."""
+    return samplecnn_config(profile, _samplecnn_final(profile)[0].config)
 
 
 def _samplecnn_final(profile: Profile) -> list[RunResult]:
@@ -94,9 +104,12 @@ def _samplecnn_final(profile: Profile) -> list[RunResult]:
     return RunStore().require(ids, f"notebook {samplecnn.SLUG}")
 
 
-def arms(profile: Profile) -> list[Arm]:
-    """The arms of both experiments, baselines first."""
-    shallow, deep = shallow_base(profile), samplecnn_base(profile)
+def arms(profile: Profile, shallow: RunConfig | None = None,
+         deep: RunConfig | None = None) -> list[Arm]:
+    """The arms of both experiments, baselines first, on the shallow and SampleCNN bases
+    (default: :func:`shallow_base` and :func:`samplecnn_base`)."""
+    shallow = shallow or shallow_base(profile)
+    deep = deep or samplecnn_base(profile)
     weight = profile.future_embedding_weight
     embedding = {"tag_embedding": weight, "tag_embedding_dim": EMBEDDING_DIM}
     raw = "future.shallow.raw"
@@ -115,6 +128,19 @@ def arms(profile: Profile) -> list[Arm]:
             f"raw audio + label embedding (weight {weight:g})", deep.replace(**embedding),
             "future.samplecnn.base"),
     ]
+
+
+def train(study_arms: list[Arm], n: int, executor: str | Executor = "local"
+          ) -> dict[str, list[RunResult]]:
+    """``n`` trials of every arm as one grid (baselines come from the run store), by arm key."""
+    # The costliest runs first (the harmonic front end, then SampleCNN), so a worker pool
+    # does not end on one of them alone.
+    order = sorted(study_arms, key=lambda a: (a.config.frontend != "harmonic",
+                                              a.config.model != "samplecnn"))
+    configs = [c for a in order for c in trials(a.config, n)]
+    done = run_grid(configs, executor=executor, label=f"future work ({len(study_arms)} arms)")
+    by_id = {r.run_id: r for r in done}
+    return {a.key: [by_id[c.run_id] for c in trials(a.config, n)] for a in study_arms}
 
 
 @dataclass
@@ -157,16 +183,8 @@ def _per_tag(results: list[RunResult], tag: str) -> float:
 def run(profile: Profile, executor: str | Executor = "local") -> FutureWork:
     """Train every arm's ``future.trials`` trials (baselines come from the run store), then
     time one training step of each."""
-    n = profile.future_trials
     study_arms = arms(profile)
-    # The costliest runs first (the harmonic front end, then SampleCNN), so a worker pool
-    # does not end on one of them alone.
-    order = sorted(study_arms, key=lambda a: (a.config.frontend != "harmonic",
-                                              a.config.model != "samplecnn"))
-    configs = [c for a in order for c in trials(a.config, n)]
-    done = run_grid(configs, executor=executor, label=f"future work ({len(study_arms)} arms)")
-    by_id = {r.run_id: r for r in done}
-    results = {a.key: [by_id[c.run_id] for c in trials(a.config, n)] for a in study_arms}
+    results = train(study_arms, profile.future_trials, executor)
 
     frames = []
     for a in study_arms:

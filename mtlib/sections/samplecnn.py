@@ -118,17 +118,22 @@ def run(profile: Profile, group_count: int, executor: str | Executor = "local") 
     more epochs; and Lee et al.'s recipe beside them (``samplecnn.lee_reference``)."""
     n = profile.samplecnn_trials
     base = samplecnn_base(profile)
+    # Two pairs of steps do not depend on each other's outcome: the recreation and the
+    # normalisations, then dropping the scheduler and the momentum grid. Each pair trains as
+    # one grid, so a worker pool runs its trials side by side.
     recreation = Variant(norm="batch", plateau=True)
-    rec, _ = run_variants("recreation", base, [recreation], n, executor)
     arms = [norm_variant(x, group_count) for x in profile.samplecnn_norms]
-    norms, _ = run_variants("normalisation", base, arms, n, executor)
+    first, _ = run_variants("recreation and normalisation", base, [recreation, *arms], n,
+                            executor)
+    rec, norms = _split(first, "recreation", "normalisation")
     kept = arms[best_index(norms)]
     unscheduled = kept.then(plateau=False)
-    nosched, _ = run_variants("no scheduler", base, [unscheduled], n, executor)
 
     ms = list(profile.samplecnn_momenta)
-    momenta, _ = run_variants("momentum", base, [unscheduled.then(momentum=m) for m in ms], n,
-                              executor)
+    second, _ = run_variants("no scheduler and momentum", base,
+                             [unscheduled, *[unscheduled.then(momentum=m) for m in ms]], n,
+                             executor)
+    nosched, momenta = _split(second, "no scheduler", "momentum")
     best_m = ms[best_index(momenta)]
     final = unscheduled.then(momentum=best_m, epochs=profile.samplecnn_long_epochs)
     long, results = run_variants("epochs", base, [final], n, executor)
@@ -144,6 +149,12 @@ def run(profile: Profile, group_count: int, executor: str | Executor = "local") 
     steps["report_val_roc_auc"] = [report.get(("val", s), np.nan) for s in steps["step"]]
     steps["report_test_roc_auc"] = [report.get(("test", s), np.nan) for s in steps["step"]]
     return SampleCNNStudy(steps, norms, momenta, arms, ms, kept, best_m, results)
+
+
+def _split(table: pd.DataFrame, head: str, rest: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A two-step grid's table as its first row (step ``head``) and the others (``rest``)."""
+    return (table.iloc[[0]].assign(step=head).reset_index(drop=True),
+            table.iloc[1:].assign(step=rest).reset_index(drop=True))
 
 
 def _report_step_values() -> dict[tuple[str, str], float]:

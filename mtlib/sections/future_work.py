@@ -44,7 +44,7 @@ from mtlib.rundir import BEST_CHECKPOINT, RunResult, load_torch
 from mtlib.runs import RunStore
 from mtlib.sections import normalisation_dropout, samplecnn
 from mtlib.sections.grids import aggregate, runs_frame, trials
-from mtlib.sections.per_tag_analysis import HIGHLIGHT
+from mtlib.sections.per_tag_analysis import HIGHLIGHT, per_tag_table
 from mtlib.tables import mean_std_column
 
 SLUG = "09_future_work"
@@ -156,28 +156,29 @@ class FutureWork:
     results: dict[str, list[RunResult]] = field(repr=False)
     deep: list[RunResult] = field(repr=False)
 
+    def arm(self, key: str) -> Arm:
+        return next(a for a in self.arms if a.key == key)
+
     def row(self, key: str) -> pd.Series:
         return self.table.set_index("key").loc[key]
 
     def gain(self, key: str) -> float:
         """Test ROC-AUC of arm ``key`` minus its base's."""
-        arm = next(a for a in self.arms if a.key == key)
-        return float(self.row(key)["test_roc_auc_mean"] - self.row(arm.base)["test_roc_auc_mean"])
+        base = self.arm(key).base
+        return float(self.row(key)["test_roc_auc_mean"] - self.row(base)["test_roc_auc_mean"])
 
     def relative_gain(self, key: str) -> float:
         """:meth:`gain` in % of the base's test ROC-AUC."""
-        arm = next(a for a in self.arms if a.key == key)
-        return 100.0 * self.gain(key) / float(self.row(arm.base)["test_roc_auc_mean"])
+        return 100.0 * self.gain(key) / float(self.row(self.arm(key).base)["test_roc_auc_mean"])
 
     def below(self, floor: float) -> pd.DataFrame:
         """The rows of the arms whose mean validation ROC-AUC is below ``floor``."""
         return self.table[self.table["val_roc_auc_mean"] < floor]
 
 
-def _per_tag(results: list[RunResult], tag: str) -> float:
-    values = [r.metrics["per_tag"].get(tag, {}).get("roc_auc") for r in results]
-    values = [v for v in values if v is not None]
-    return float(np.mean(values)) if values else np.nan
+def _tag_auc(results: list[RunResult]) -> pd.Series:
+    """Mean test ROC-AUC per tag over ``results`` (index: tag, most frequent first)."""
+    return per_tag_table(results).set_index("tag")["roc_auc"]
 
 
 def run(profile: Profile, executor: str | Executor = "local") -> FutureWork:
@@ -195,19 +196,17 @@ def run(profile: Profile, executor: str | Executor = "local") -> FutureWork:
     meta = pd.DataFrame([{"experiment": a.experiment, "network": a.network, "arm": a.label,
                           "key": a.key, "base": a.base} for a in study_arms])
     table = meta.merge(table, on="key")
-    first = results[study_arms[0].key][0].metrics
     # Each arm on its own data's shape (SampleCNN's cache may have another sample rate).
     costs = [training_cost(a.config, len(m["tags"]), m["clip_samples"])
              for a in study_arms for m in [results[a.key][0].metrics]]
-    table["guitar_test_roc_auc"] = [_per_tag(results[a.key], HIGHLIGHT) for a in study_arms]
+    aucs = {a.key: _tag_auc(results[a.key]) for a in study_arms}
+    table["guitar_test_roc_auc"] = [aucs[a.key].get(HIGHLIGHT, np.nan) for a in study_arms]
     table["parameters"] = [c.parameters for c in costs]
     table["ms_per_clip"] = [c.ms_per_clip for c in costs]
 
-    tags = list(first["per_tag"])
-    per_tag = pd.DataFrame({
-        "tag": tags, "n_train_pos": [first["per_tag"][t]["n_train_pos"] for t in tags],
-        **{a.key: [_per_tag(results[a.key], t) for t in tags] for a in study_arms},
-    })
+    base = per_tag_table(results[study_arms[0].key])
+    per_tag = base[["tag", "n_train_pos"]].assign(
+        **{key: auc.reindex(base["tag"]).to_numpy() for key, auc in aucs.items()})
     return FutureWork(table, per_tag, study_arms, results, _samplecnn_final(profile))
 
 
@@ -239,7 +238,8 @@ def deep_comparison(fw: FutureWork) -> pd.DataFrame:
     rows.append({"network": DEEP, "input": f"raw audio, notebook 07's last step "
                                            f"({deep[0].config.epochs} epochs)",
                  "test ROC-AUC": float(np.mean([r.metrics["test_roc_auc"] for r in deep])),
-                 f"{HIGHLIGHT} ROC-AUC": _per_tag(deep, HIGHLIGHT), "trials": len(deep)})
+                 f"{HIGHLIGHT} ROC-AUC": _tag_auc(deep).get(HIGHLIGHT, np.nan),
+                 "trials": len(deep)})
     return pd.DataFrame(rows)
 
 
@@ -373,5 +373,5 @@ def save(profile: Profile, fw: FutureWork) -> Outputs:
 
 def _short(fw: FutureWork, key: str) -> str:
     """Axis label of an arm: network and arm."""
-    arm = next(a for a in fw.arms if a.key == key)
+    arm = fw.arm(key)
     return f"{arm.network}, {arm.label}"

@@ -61,7 +61,7 @@ LARGE_FACTOR = 8  # the large corpus of prepare_pipeline_rate: this many times -
 def corpus(clips: int, seed: int = 0) -> Path:
     """A stand-in corpus of ``clips`` clips under the cache dir (generated once)."""
     from mtlib.data.mtat import ANNOTATIONS_FILE, STANDIN_MARKER
-    from mtlib.synth.corpus import synth_mtat
+    from mtlib.standin.corpus import synth_mtat
 
     root = paths.corpus_dir(f"bench-decode-{clips}-seed{seed}")
     if not ((root / STANDIN_MARKER).is_file() and (root / ANNOTATIONS_FILE).is_file()):

@@ -9,7 +9,7 @@ rerun.
 
 Full profile (real MTAT, the report's settings): projected, not run.
 
-1. Runs. :func:`mtlib.plan.record` runs the sections' own grid code (coordinate search,
+1. Runs. :func:`mtlib.report.plan.record` runs the sections' own grid code (coordinate search,
    Table I, Table II, SampleCNN study) with a recording executor, the same one behind
    ``mtlib report --plan``; configurations repeated across grids are counted once, as the
    run store trains them once. The recording follows the report's choices (min-max input,
@@ -84,7 +84,7 @@ def quick_profile_timings(profile: str = "quick") -> dict[str, Any]:
         "notebooks_not_finished": ", ".join(failed) or "none",
     }
     try:
-        from mtlib.profiles import load_profile
+        from mtlib.report.profiles import load_profile
 
         dataset = load_profile(profile).data_name
         runs = _store_runs(dataset)
@@ -97,7 +97,7 @@ def quick_profile_timings(profile: str = "quick") -> dict[str, Any]:
 
 
 def _store_runs(dataset: str | None = None) -> list:
-    from mtlib.runs import RunStore
+    from mtlib.training.runs import RunStore
 
     return [r for r in RunStore().finished() if dataset is None or r.config.dataset == dataset]
 
@@ -106,11 +106,11 @@ def _store_runs(dataset: str | None = None) -> list:
 
 
 def full_profile_grids(profile) -> tuple[list[tuple[str, list[RunConfig]]], dict[str, int]]:
-    """``(grid name, new configs)`` in notebook order, from :func:`mtlib.plan.record` (the
+    """``(grid name, new configs)`` in notebook order, from :func:`mtlib.report.plan.record` (the
     sections' own code with a recording executor: nothing trains); configs seen in an earlier
     grid are left out, as the run store trains them once. Also the epochs each run trains:
     fewer than its ``epochs`` where it continues an earlier, shorter run."""
-    from mtlib.plan import continued_epochs, record
+    from mtlib.report.plan import continued_epochs, record
 
     recorder, spans = record(profile)
     grids: list[tuple[str, list[RunConfig]]] = []
@@ -187,7 +187,7 @@ def clip_gflop(arch: Arch) -> tuple[float, float]:
     from torch.utils.flop_counter import FlopCounterMode
 
     from mtlib.models import build_model
-    from mtlib.train import clip_loss
+    from mtlib.training.fit import clip_loss
 
     cfg = RunConfig(model=arch.model, filters=arch.filters, length=arch.length,
                     stride=arch.stride, frontend=arch.frontend, norm=arch.norm,
@@ -290,7 +290,7 @@ def makespan(durations: Sequence[float], devices: int) -> float:
 
 
 def project_full(devices: Sequence[int]) -> dict[str, Any]:
-    from mtlib.profiles import load_profile
+    from mtlib.report.profiles import load_profile
 
     bench_path = paths.bench_dir() / "training.json"
     if not bench_path.is_file():

@@ -88,7 +88,7 @@ def profile_path(dataset: str, cache, resident: bool, epochs: int,
 
     from mtlib.config import RunConfig
     from mtlib.data import datasets
-    from mtlib.train import _determinism, _Trainer
+    from mtlib.training.fit import _determinism, _Trainer
 
     device = torch.device(device)
     cuda = device.type == "cuda"
@@ -104,7 +104,7 @@ def profile_path(dataset: str, cache, resident: bool, epochs: int,
             torch.cuda.synchronize(device)
 
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
-    # The training part of mtlib.train.fit's loop (its epochs also validate and checkpoint).
+    # The training part of mtlib.training.fit.fit's loop (its epochs also validate and checkpoint).
     with _determinism(device):
         trainer = _Trainer(config, views, device)
         trainer.train_epoch(progress=False)

@@ -25,9 +25,9 @@ from pathlib import Path
 
 from mtlib import paths
 from mtlib.data.mtat import read_annotations
-from mtlib.synth.baseline import run_baseline
-from mtlib.synth.corpus import QUICK_CLIPS, SMOKE_CLIPS, synth_mtat
-from mtlib.synth.vocab import VOCABULARY, target_marginals
+from mtlib.standin.baseline import run_baseline
+from mtlib.standin.corpus import QUICK_CLIPS, SMOKE_CLIPS, synth_mtat
+from mtlib.standin.vocab import VOCABULARY, target_marginals
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run_all import write_result  # noqa: E402

@@ -53,7 +53,7 @@ from mtlib.constants import N_SUBCLIPS, N_TAGS, SEGMENT_SAMPLES
 from mtlib.data.datasets import AudioSource, InputNorm, SegmentDataset, SubclipDataset
 from mtlib.data.prepare import clip_samples_for
 from mtlib.models import build_model, count_parameters
-from mtlib.train import clip_loss, resolve_device
+from mtlib.training.fit import clip_loss, resolve_device
 
 EPOCH_TRAIN_CLIPS = 750
 EPOCH_EVAL_CLIPS = 62 + 200  # validation + train-AUC subset

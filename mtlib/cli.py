@@ -16,9 +16,9 @@ from mtlib.errors import MtlibError
 COMMAND_MODULES = (
     "mtlib.data.download",
     "mtlib.data.prepare",
-    "mtlib.synth.corpus",
-    "mtlib.report",
-    "mtlib.tagging",
+    "mtlib.standin.corpus",
+    "mtlib.report.runner",
+    "mtlib.training.tagging",
 )
 
 

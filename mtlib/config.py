@@ -2,7 +2,7 @@
 
 A :class:`RunConfig` holds everything that changes a trained model's numbers (data, model,
 optimiser, seed). Operational knobs that do not change the numbers (progress bars, the
-device) are arguments of :func:`mtlib.train.fit`, not fields here, so they never change a
+device) are arguments of :func:`mtlib.training.fit.fit`, not fields here, so they never change a
 run's identity.
 
 ``norm`` and ``dropout`` default to ``None``, meaning "the model's own default"
@@ -11,10 +11,10 @@ dropout 0.5 as in Lee et al. 2017). Keeping ``None`` in the config (rather than 
 in) means ``cfg.replace(model="samplecnn")`` picks up SampleCNN's defaults; read the
 resolved values through :attr:`RunConfig.model_norm` and :attr:`RunConfig.model_dropout`.
 
-:class:`FrozenModel`, the base of :class:`RunConfig`, :class:`mtlib.profiles.Profile` and
-:class:`mtlib.executors.ExecutorSettings`, validates strictly (no ``"5"`` for 5, no ``True``
-for 1) and turns pydantic's ``ValidationError`` into a one-line error naming the key, the bad
-value and what is valid.
+:class:`FrozenModel`, the base of :class:`RunConfig`,
+:class:`mtlib.report.profiles.Profile` and :class:`mtlib.training.executors.ExecutorSettings`,
+validates strictly (no ``"5"`` for 5, no ``True`` for 1) and turns pydantic's
+``ValidationError`` into a one-line error naming the key, the bad value and what is valid.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ Frontend = Literal["raw", "logmel", "harmonic"]
 Split = Literal["standard", "dieleman"]
 Loss = Literal["unit", "clip"]
 TrainSegments = Literal["crop", "all"]
-ExecutorName = Literal["local", "ray"]  # where trial grids run, see mtlib.executors.run_grid
+# where trial grids run, see mtlib.training.executors.run_grid
+ExecutorName = Literal["local", "ray"]
 
 MODELS: tuple[str, ...] = get_args(ModelName)
 INPUT_NORMS: tuple[str, ...] = get_args(InputNorm)

@@ -3,7 +3,7 @@
 Each constant here is needed on both sides of an import boundary that must stay one-way or
 light: the data views (:mod:`mtlib.data.datasets`) cut clips into the units the models
 (:mod:`mtlib.models`) take, without importing model code; the synthetic corpus writer and its
-learnability baseline (:mod:`mtlib.synth`, whose worker processes import little) write and
+learnability baseline (:mod:`mtlib.standin`, whose worker processes import little) write and
 read MTAT's audio format; benchmarks import these without torch or pandas. Constants that
 only one module needs stay in that module (e.g. ``CLIP_SECONDS`` in
 :mod:`mtlib.data.prepare`, ``SPLITS`` in :mod:`mtlib.config`).

@@ -20,8 +20,8 @@ def session_dirs(base: Path):
 
 def smoke_dataset(base: Path) -> str:
     """Generate and prepare the smoke profile's stand-in corpus (once); return its name."""
-    from mtlib.profile_data import ensure_dataset
-    from mtlib.profiles import load_profile
+    from mtlib.report.profile_data import ensure_dataset
+    from mtlib.report.profiles import load_profile
 
     with session_dirs(base):
         return ensure_dataset(load_profile("smoke"), progress=False)

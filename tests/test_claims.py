@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtlib import claims
 from mtlib.config import RunConfig
-from mtlib.rundir import RunResult
+from mtlib.report import verdicts as claims
+from mtlib.training.rundir import RunResult
 
 TAGS = ["guitar", "piano", "rock", "drums"]
 

@@ -9,8 +9,9 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from mtlib import config, executors
+from mtlib import config
 from mtlib.config import MODEL_DEFAULTS, ConfigError, RunConfig
+from mtlib.training import executors
 
 # Pinned run ids: a changed id orphans every finished run folder, so it may change only with
 # the numbers a config gives. They last changed when the log-mel front end lost its 1 x 1
@@ -120,6 +121,6 @@ def test_from_dict_lists_the_valid_fields():
 def test_constants_are_defined_once_and_profiles_stays_light():
     assert executors.EXECUTORS is config.EXECUTORS == ("local", "ray")
     assert config.MODELS == ("dieleman", "samplecnn")
-    code = ("import sys, mtlib.profiles; "
-            "assert 'mtlib.executors' not in sys.modules and 'torch' not in sys.modules")
+    code = ("import sys, mtlib.report.profiles; "
+            "assert 'mtlib.training.executors' not in sys.modules and 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from mtlib.config import RunConfig
-from mtlib.cost import batch_shape, training_cost
 from mtlib.models import build_model, count_parameters
+from mtlib.training.cost import batch_shape, training_cost
 
 CLIP = 2 * 59_049  # two SampleCNN segments; 11,809 samples per Dieleman subclip
 

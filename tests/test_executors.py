@@ -17,11 +17,11 @@ import pytest
 import torch
 from helpers_mtat import write_mtat_fixture
 
-from mtlib import executors
 from mtlib.config import RunConfig
 from mtlib.errors import MtlibError
-from mtlib.executors import ExecutorSettings, run_grid
-from mtlib.runs import RunStore
+from mtlib.training import executors
+from mtlib.training.executors import ExecutorSettings, run_grid
+from mtlib.training.runs import RunStore
 
 DATASET = "executors-fixture"
 SAMPLE_RATE = 12000
@@ -123,7 +123,7 @@ def test_local_worker_pool_gives_the_in_process_results(prepared, local_results,
 
 
 def test_importing_executors_does_not_import_ray():
-    code = "import sys, mtlib.executors; assert 'ray' not in sys.modules, 'ray imported'"
+    code = "import sys, mtlib.training.executors; assert 'ray' not in sys.modules, 'ray imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from mtlib import ledger
 from mtlib.errors import MtlibError
-from mtlib.plan import record
-from mtlib.profiles import available, load_profile
+from mtlib.paper import ledger
+from mtlib.report.plan import record
+from mtlib.report.profiles import available, load_profile
 
 
 @pytest.mark.parametrize("name", available())

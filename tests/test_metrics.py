@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from mtlib.metrics import MetricsError, binary_auc, evaluate, per_clip_auc
+from mtlib.training.metrics import MetricsError, binary_auc, evaluate, per_clip_auc
 
 # 4 clips x 3 tags. Tag "a": positives score 0.9 and 0.3, negatives 0.8 and 0.1.
 Y_TRUE = np.array([[1, 0, 1], [0, 0, 1], [1, 0, 0], [0, 0, 1]])

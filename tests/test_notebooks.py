@@ -14,10 +14,10 @@ import pytest
 from smoke_env import session_dirs, smoke_dataset
 
 from mtlib import paths
-from mtlib.products import PRODUCTS
-from mtlib.profiles import field_names, load_profile
-from mtlib.published import PUBLISHED
-from mtlib.report import notebooks
+from mtlib.paper.numbers import PUBLISHED
+from mtlib.report.products import PRODUCTS
+from mtlib.report.profiles import field_names, load_profile
+from mtlib.report.runner import notebooks
 
 NOTEBOOKS = notebooks()
 SLUGS = [nb.stem for nb in NOTEBOOKS]
@@ -49,7 +49,7 @@ def test_committed_notebook_is_clean_and_thin(nb_path):
     # The notebook reads its closing claims from data: the last cell builds Markdown.
     assert "Markdown(" in code[-1].source
     # Thin: one hop to the section module named after the notebook; short code cells.
-    assert "from mtlib.sections import" in code[1].source
+    assert "from mtlib.report.sections import" in code[1].source
     assert all(len(c.source.splitlines()) <= 14 for c in code[2:-1]), "a code cell is long"
 
 
@@ -76,7 +76,7 @@ def test_parameters_are_profile_fields_with_quick_defaults(nb_path):
 @pytest.fixture(scope="session")
 def smoke_report(tmp_path_factory):
     """The whole report under the smoke profile, executed once with papermill."""
-    from mtlib.report import run_report
+    from mtlib.report.runner import run_report
 
     base = tmp_path_factory.getbasetemp()
     smoke_dataset(base)
@@ -184,7 +184,7 @@ def test_quick_settings_are_reported_in_the_output(smoke_report):
 
 
 def test_rerun_reuses_the_run_store(smoke_report, tmp_path_factory):
-    from mtlib.report import run_report
+    from mtlib.report.runner import run_report
 
     def finished():
         return {p.parent.name: p.stat().st_mtime_ns

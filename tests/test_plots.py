@@ -10,7 +10,7 @@ import pytest
 import seaborn as sns
 from matplotlib.colors import to_hex, to_rgba
 
-from mtlib import plots
+from mtlib.report import plots
 
 TAGS = ["guitar", "classical", "female vocal", "no vocals", "hard rock"]
 

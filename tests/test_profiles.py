@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from mtlib import paths
-from mtlib.profiles import (
+from mtlib.report.profiles import (
     MTAT_ROOT_ENV,
     Profile,
     ProfileError,

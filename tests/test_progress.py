@@ -9,7 +9,8 @@ import warnings
 
 import pytest
 
-from mtlib import paths, progress, report
+from mtlib import paths, progress
+from mtlib.report import runner as report
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mtlib.published import (
+from mtlib.paper.numbers import (
     BY_KEY,
     PUBLISHED,
     REPORT,

@@ -11,9 +11,9 @@ from smoke_env import session_dirs
 
 from mtlib import cli, paths
 from mtlib.data import metadata
-from mtlib.products import PRODUCTS
-from mtlib.profiles import load_profile
-from mtlib.runs import RunStore
+from mtlib.report.products import PRODUCTS
+from mtlib.report.profiles import load_profile
+from mtlib.training.runs import RunStore
 
 
 def test_rehearsal_runs_the_full_profiles_paths_end_to_end(tmp_path_factory, capsys):

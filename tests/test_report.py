@@ -8,9 +8,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from mtlib import cli, paths, profile_data, report, site
+from mtlib import cli, paths
 from mtlib.errors import MtlibError
-from mtlib.profiles import load_profile
+from mtlib.report import profile_data, site
+from mtlib.report import runner as report
+from mtlib.report.profiles import load_profile
 
 
 def write_notebook(path, *sources, parameters="profile = 'quick'\nshallow_epochs = 99"):

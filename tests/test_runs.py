@@ -15,14 +15,14 @@ import pandas as pd
 import pytest
 from helpers_train import one_torch_thread, write_learnable_cache
 
-import mtlib.rundir
-import mtlib.runs
+import mtlib.training.rundir
+import mtlib.training.runs
 from mtlib.config import RunConfig
 from mtlib.io import current_umask
-from mtlib.rundir import HISTORY_COLUMNS, load_torch, read_status
-from mtlib.runs import RunStore, run_lock
-from mtlib.sections.grids import runs_frame
-from mtlib.train import TrainingDiverged, fit
+from mtlib.report.sections.grids import runs_frame
+from mtlib.training.fit import TrainingDiverged, fit
+from mtlib.training.rundir import HISTORY_COLUMNS, load_torch, read_status
+from mtlib.training.runs import RunStore, run_lock
 
 # dropout + plateau + momentum exercise every piece of state a resume must restore
 CFG = RunConfig(dataset="runs", epochs=4, lr=0.1, batch_clips=8, norm="batch", dropout=0.3,
@@ -79,7 +79,7 @@ def test_finished_run_has_all_files_and_is_reused(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run must not be trained again")
 
-    monkeypatch.setattr(mtlib.runs, "fit", no_training)
+    monkeypatch.setattr(mtlib.training.runs, "fit", no_training)
     again = RunStore(tmp_path / "runs").get_or_run(CFG, progress=False)
     assert again.metrics == result.metrics
     assert again.history.equals(result.history)
@@ -156,18 +156,18 @@ def test_failed_runs_do_not_poison_the_store(tmp_path):
 def test_crash_while_finishing_never_looks_finished(tmp_path, monkeypatch):
     store = RunStore(tmp_path / "runs")
     cfg = CFG.replace(epochs=1)
-    real = mtlib.rundir.atomic_write_json
+    real = mtlib.training.rundir.atomic_write_json
 
     def failing_write_json(path, obj):
         if path.name == "metrics.json":
             raise OSError("disk full")
         return real(path, obj)
 
-    monkeypatch.setattr(mtlib.rundir, "atomic_write_json", failing_write_json)
+    monkeypatch.setattr(mtlib.training.rundir, "atomic_write_json", failing_write_json)
     with pytest.raises(OSError, match="disk full"):
         store.get_or_run(cfg, progress=False)
     assert not store.is_finished(cfg) and store.status(cfg)["status"] == "failed"
-    monkeypatch.setattr(mtlib.rundir, "atomic_write_json", real)
+    monkeypatch.setattr(mtlib.training.rundir, "atomic_write_json", real)
     assert store.get_or_run(cfg, progress=False).metrics["epochs_run"] == 1
 
 
@@ -183,7 +183,7 @@ def test_run_lock_excludes_other_processes(tmp_path):
     holder = _spawn(f"""
         import time
         from pathlib import Path
-        from mtlib.runs import run_lock
+        from mtlib.training.runs import run_lock
         with run_lock(Path({str(run_dir)!r})):
             print("held", flush=True)
             time.sleep(1.5)
@@ -202,7 +202,7 @@ def test_two_processes_train_the_same_run_once(tmp_path):
     code = f"""
         import os
         from mtlib.config import RunConfig
-        from mtlib.runs import RunStore
+        from mtlib.training.runs import RunStore
         cfg = RunConfig.from_dict({CFG.replace(epochs=2).to_dict()!r})
         def hook(epoch, row):
             with open({str(log)!r}, "a") as f:

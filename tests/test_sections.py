@@ -14,14 +14,12 @@ import pytest
 
 import mtlib
 from mtlib import paths
-from mtlib.artifacts import read_artifact, write_artifact
 from mtlib.errors import MtlibError
-from mtlib.executors import RecordingExecutor
-from mtlib.plan import plan
-from mtlib.profiles import load_profile
-from mtlib.published import PUBLISHED
-from mtlib.rundir import RunResult
-from mtlib.sections import (
+from mtlib.paper.numbers import PUBLISHED
+from mtlib.report.artifacts import read_artifact, write_artifact
+from mtlib.report.plan import plan
+from mtlib.report.profiles import load_profile
+from mtlib.report.sections import (
     hyperparameter_search,
     length_stride_table,
     normalisation_dropout,
@@ -30,9 +28,11 @@ from mtlib.sections import (
     summary,
     training_curves,
 )
-from mtlib.sections.grids import aggregate, measurement
-from mtlib.sections.settings import settings_note
-from mtlib.variants import Variant
+from mtlib.report.sections.grids import aggregate, measurement
+from mtlib.report.sections.settings import settings_note
+from mtlib.training.executors import RecordingExecutor
+from mtlib.training.rundir import RunResult
+from mtlib.training.variants import Variant
 
 CHOSEN = {"input_norm": "minmax", "filters": 32, "lr": 0.0075, "momentum": 0.95}
 
@@ -381,7 +381,7 @@ def test_plan_of_the_full_profile_counts_every_run_once():
 
 
 def test_save_table_keeps_numbers_and_refuses_text_numbers():
-    from mtlib.tables import save_table
+    from mtlib.report.tables import save_table
 
     df = pd.DataFrame({"pair": ["256/256", "1024/1024"], "auc": [0.82441, 0.8]})
     csv, md = save_table(df, "03_length_stride_table")
@@ -390,7 +390,7 @@ def test_save_table_keeps_numbers_and_refuses_text_numbers():
         "| pair      |    auc |", "| --------- | -----: |", "| 256/256   | 0.8244 |"]
     with pytest.raises(ValueError, match="formatted numbers"):
         save_table(df.assign(auc=["82.4 ± 0.3", "80.0 ± 0.1"]), "03_length_stride_table")
-    with pytest.raises(ValueError, match="not listed in mtlib.products"):
+    with pytest.raises(ValueError, match="not listed in mtlib.report.products"):
         save_table(df, "03_demo")
     with pytest.raises(ValueError, match="bad output slug"):
         save_table(df, "Demo table")
@@ -433,7 +433,7 @@ def test_mtlib_has_no_import_cycle():
 
 
 def test_shown_tables_left_align_text_and_accept_repeated_row_labels():
-    from mtlib.outputs import styled
+    from mtlib.report.outputs import styled
 
     table = pd.DataFrame({"clip": ["best", "worst"], "clip_auc": [0.9, 0.4]}, index=[3, 3])
     html = styled(table).to_html()

@@ -26,7 +26,9 @@ from nbformat.v4 import (  # noqa: E402
     new_output,
 )
 
-from mtlib import cli, paths, report, site  # noqa: E402
+from mtlib import cli, paths  # noqa: E402
+from mtlib.report import runner as report
+from mtlib.report import site
 
 CLAIM = "256/256 beats 1024/1024 | with *stars* and <tags>"
 DEVIATION_WHY = "CPU budget: the whole quick report must run in half an hour"
@@ -35,7 +37,7 @@ RESULT_LINE = "hello"  # printed deliberately: a result
 TIMINGS = {"profile": "smoke", "dataset_seconds": 2.0, "total_seconds": 155.8, "notebooks": {
     "01_first": {"seconds": 3.8, "status": "finished"},
     "02_second": {"seconds": 150.0, "status": "finished"}}}
-# Outputs of mtlib.products.PRODUCTS that the fixture writes: (folder, file name).
+# Outputs of mtlib.report.products.PRODUCTS that the fixture writes: (folder, file name).
 OUTPUTS = [("figures", "01_tag_distribution.png"), ("figures", "01_tag_distribution.pdf"),
            ("tables", "01_tag_distribution.csv"), ("tables", "01_tag_distribution.md")]
 

@@ -7,7 +7,7 @@ import pytest
 
 from mtlib import paths
 from mtlib.errors import DataError
-from mtlib.synth.baseline import (
+from mtlib.standin.baseline import (
     N_MELS,
     SAMPLE_RATE,
     evaluate_baseline,
@@ -15,7 +15,7 @@ from mtlib.synth.baseline import (
     mel_filterbank,
     run_baseline,
 )
-from mtlib.synth.corpus import QUICK_CLIPS, synth_mtat
+from mtlib.standin.corpus import QUICK_CLIPS, synth_mtat
 
 AUC_BAND = (0.80, 0.95)
 

@@ -17,16 +17,16 @@ from mtlib.data.cache import ClipCache
 from mtlib.data.mtat import folder_split, read_annotations, top_tags
 from mtlib.data.prepare import prepare_mtat
 from mtlib.errors import DataError
-from mtlib.synth.corpus import (
+from mtlib.standin.corpus import (
     ANNOTATIONS_FILE,
     METADATA_FILE,
     PLAN_FILE,
     render_clip,
     synth_mtat,
 )
-from mtlib.synth.plan import GENERATOR_VERSION, plan_corpus
-from mtlib.synth.render import CLIP_SAMPLES, SAMPLE_RATE, write_mp3
-from mtlib.synth.vocab import VOCABULARY
+from mtlib.standin.plan import GENERATOR_VERSION, plan_corpus
+from mtlib.standin.render import CLIP_SAMPLES, SAMPLE_RATE, write_mp3
+from mtlib.standin.vocab import VOCABULARY
 
 CLIPS = 16  # 12 train, 1 valid, 3 test
 

@@ -10,9 +10,9 @@ import pytest
 
 from mtlib.data import metadata
 from mtlib.errors import DataError
-from mtlib.synth import recipes
-from mtlib.synth.plan import FOLDERS_OF_SPLIT, label_matrix, plan_corpus, style_counts
-from mtlib.synth.vocab import VOCABULARY, label_vector, target_marginals
+from mtlib.standin import recipes
+from mtlib.standin.plan import FOLDERS_OF_SPLIT, label_matrix, plan_corpus, style_counts
+from mtlib.standin.vocab import VOCABULARY, label_vector, target_marginals
 
 # Tolerance of the label model: on a large label-only sample every tag's annotated frequency
 # is within 25 % (relative) of its MTAT frequency, and the mean number of tags per clip within

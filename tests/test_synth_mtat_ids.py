@@ -21,8 +21,8 @@ from mtlib.data.cache import ClipCache
 from mtlib.data.mtat import folder_split, read_annotations
 from mtlib.data.prepare import prepare_mtat
 from mtlib.errors import DataError
-from mtlib.synth import plan as plan_mod
-from mtlib.synth.corpus import (
+from mtlib.standin import plan as plan_mod
+from mtlib.standin.corpus import (
     ANNOTATIONS_FILE,
     METADATA_FILE,
     PLAN_FILE,
@@ -33,9 +33,9 @@ from mtlib.synth.corpus import (
     standin_settings,
     synth_mtat,
 )
-from mtlib.synth.plan import GENERATOR_VERSION, plan_corpus, standard_part_counts
-from mtlib.synth.render import write_mp3
-from mtlib.synth.vocab import VOCABULARY
+from mtlib.standin.plan import GENERATOR_VERSION, plan_corpus, standard_part_counts
+from mtlib.standin.render import write_mp3
+from mtlib.standin.vocab import VOCABULARY
 
 CLIPS, SEED = 24, 0  # 17 train, 2 valid, 5 test
 

@@ -8,10 +8,10 @@ import pytest
 from scipy import signal
 
 from mtlib.errors import DataError
-from mtlib.synth import arrange as arr
-from mtlib.synth import recipes
-from mtlib.synth.render import CLIP_SAMPLES, SAMPLE_RATE, Renderer, degrade
-from mtlib.synth.scores import ScoreNotes, cache_path, catalogue, load_notes, slug
+from mtlib.standin import arrange as arr
+from mtlib.standin import recipes
+from mtlib.standin.render import CLIP_SAMPLES, SAMPLE_RATE, Renderer, degrade
+from mtlib.standin.scores import ScoreNotes, cache_path, catalogue, load_notes, slug
 
 DURATION_S = CLIP_SAMPLES / SAMPLE_RATE
 
@@ -147,7 +147,7 @@ def test_degrade_level_noise_and_lowpass(renderer, chorale):
 
 
 def test_render_errors_name_the_problem(monkeypatch):
-    from mtlib.synth import render
+    from mtlib.standin import render
 
     monkeypatch.setattr(render.pretty_midi, "__file__", "/nonexistent/pretty_midi/__init__.py")
     with pytest.raises(DataError, match="TimGM6mb.sf2: SoundFont missing"):

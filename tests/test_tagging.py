@@ -12,8 +12,8 @@ from smoke_env import session_dirs, smoke_dataset
 from mtlib import cli, paths
 from mtlib.config import RunConfig
 from mtlib.io import atomic_write_json
-from mtlib.runs import RunStore
-from mtlib.tagging import LAST_REPORT_ARTIFACT, tag_file
+from mtlib.training.runs import RunStore
+from mtlib.training.tagging import LAST_REPORT_ARTIFACT, tag_file
 
 MTAT_CLIP = Path(__file__).parent / "data" / "joram-moments_of_clarity-08-solipsism-59-88.mp3"
 
@@ -134,7 +134,7 @@ def test_dataset_scope_uses_the_stored_statistics_without_the_cache(dataset_scop
 def test_a_checkpoint_without_input_norm_fails_with_one_line(dataset_scope_run, capsys):
     import torch
 
-    from mtlib.rundir import BEST_CHECKPOINT
+    from mtlib.training.rundir import BEST_CHECKPOINT
 
     result, mp3 = dataset_scope_run
     checkpoint = result.run_dir / BEST_CHECKPOINT

@@ -8,7 +8,7 @@ from helpers_train import one_torch_thread, write_learnable_cache
 
 from mtlib import paths
 from mtlib.config import RunConfig
-from mtlib.train import TrainingDiverged, epoch_batches, fit
+from mtlib.training.fit import TrainingDiverged, epoch_batches, fit
 
 # 12 clips per folder: 144 train, 12 valid, 36 test clips of 25,600 samples (2.1 s at 12 kHz).
 BASE = RunConfig(
@@ -128,7 +128,7 @@ def test_fit_on_the_prepared_mtat_fixture(tmp_path, monkeypatch):
 def test_clip_loss_is_the_bce_of_the_mean_subclip_probability():
     import torch
 
-    from mtlib.train import clip_loss, unit_loss
+    from mtlib.training.fit import clip_loss, unit_loss
 
     torch.manual_seed(0)
     logits = torch.randn(3, 10, 5) * 4

@@ -11,14 +11,15 @@ from helpers_mtat import BAD_FILES, write_mtat_fixture
 
 from mtlib import paths
 from mtlib.data import metadata, mtat
-from mtlib.data import vocabularies as voc
 from mtlib.errors import DataError
+from mtlib.forensics import vocabularies as voc
+from mtlib.paper import dataset as reported
 
 # --- Sec. VII clips against the shipped files ----------------------------------------------
 
 
 def test_section7_clips_are_computed_from_the_shipped_files():
-    assert voc.section7_clips() == voc.SECTION7_CLIPS
+    assert voc.section7_clips() == reported.SECTION7_CLIPS
 
 
 def test_section7_clips_against_raw_shipped_files():
@@ -37,7 +38,7 @@ def test_section7_clips_against_raw_shipped_files():
     for line in (base / "musicnn-training/test_gt_mtt.tsv").read_text().splitlines():
         clip_id, values = line.split("\t")
         gt[int(clip_id)] = [float(x) for x in values.strip("[] ").split(",")]
-    for clip in voc.SECTION7_CLIPS:
+    for clip in reported.SECTION7_CLIPS:
         assert index_lines[clip.row] == f"{clip.clip_id}\t{clip.mp3_path}"
         assert sum(clip.mp3_path in line for line in index_lines) == 1
         assert clip.folder == clip.mp3_path[0] and clip.folder in "def"
@@ -52,21 +53,21 @@ def test_section7_clips_against_raw_shipped_files():
 
 def test_report_misspells_one_artist():
     index = (paths.shipped_mtat_dir() / "musicnn-training/index_mtt.tsv").read_text()
-    frank = voc.SECTION7_CLIPS[2]
+    frank = reported.SECTION7_CLIPS[2]
     assert "frankenstien" in frank.report_name and frank.report_name not in index
     assert "electric_frankenstein-sick_songs-08-back_at_you-88-117.mp3" in index
-    for clip in voc.SECTION7_CLIPS[:2]:
+    for clip in reported.SECTION7_CLIPS[:2]:
         assert clip.report_name + ".mp3" in clip.mp3_path
 
 
 def test_no_singer_of_the_report_is_the_merged_group_of_the_standard_labels():
-    shira, masley, frank = voc.SECTION7_CLIPS
+    shira, masley, frank = reported.SECTION7_CLIPS
     # standard labels "no vocals" / "no voice" become "no singer" after merging synonyms
     assert "no singer" in voc.merge_tags(shira.standard_labels)
     assert voc.merge_tags(masley.standard_labels) == ("ambient", "no singer")
     assert voc.merge_tags(masley.standard_labels, "kyungyunlee") == ("ambient", "no vocal")
     assert voc.merge_tags(frank.standard_labels) == ("loud", "rock")
-    for clip in voc.SECTION7_CLIPS:
+    for clip in reported.SECTION7_CLIPS:
         assert set(clip.report_tags) <= set(voc.RENESEMELA_TOP50.tags)
 
 
@@ -74,9 +75,10 @@ def test_no_singer_of_the_report_is_the_merged_group_of_the_standard_labels():
 
 
 def test_section7_tags_in_standard_top50_is_none():
-    assert voc.section7_tags_in("standard") == {t: False for t in voc.SECTION7_TAGS}
-    assert voc.section7_tags_in(metadata.standard_tags()) == {t: False for t in voc.SECTION7_TAGS}
-    assert voc.section7_coverage(voc.STANDARD_TOP50) == {t: None for t in voc.SECTION7_TAGS}
+    none = {t: False for t in reported.SECTION7_TAGS}
+    assert voc.section7_tags_in("standard") == none
+    assert voc.section7_tags_in(metadata.standard_tags()) == none
+    assert voc.section7_coverage(voc.STANDARD_TOP50) == {t: None for t in reported.SECTION7_TAGS}
 
 
 def test_section7_tags_in_merged_vocabularies():
@@ -86,12 +88,12 @@ def test_section7_tags_in_merged_vocabularies():
     kylee = voc.section7_tags_in(voc.KYUNGYUNLEE_TOP50)
     assert [t for t, ok in kylee.items() if not ok] == ["no singer"]
     assert voc.section7_coverage("kyungyunlee")["no singer"] == "no vocal"
-    assert voc.section7_coverage("renesemela") == {t: t for t in voc.SECTION7_TAGS}
+    assert voc.section7_coverage("renesemela") == {t: t for t in reported.SECTION7_TAGS}
 
 
 def test_section7_tags_are_raw_mtat_tags_outside_the_top50():
     rank = {t: i + 1 for i, t in enumerate(metadata.sorted_tags188())}
-    assert {t: rank[t] for t in voc.SECTION7_TAGS} == {
+    assert {t: rank[t] for t in reported.SECTION7_TAGS} == {
         "foreign": 66, "no singer": 172, "no beat": 134, "no piano": 61, "hard": 121, "heavy": 77,
     }
 
@@ -141,16 +143,16 @@ def test_bad_vocabularies_raise():
 
 
 def test_implied_report_counts():
-    assert voc.implied_report_counts(rule="round") == {
+    assert reported.implied_report_counts(rule="round") == {
         "train": [15424, 15425], "valid": [1537, 1538], "test": [4390, 4391]}
-    assert voc.implied_report_counts(rule="truncate") == {
+    assert reported.implied_report_counts(rule="truncate") == {
         "train": [15425, 15426], "valid": [1538, 1539], "test": [4391, 4392]}
-    assert voc.report_split_triples(rule="round") == []  # 15425 + 1538 + 4391 = 21354
-    assert voc.report_split_triples() == [(15425, 1538, 4392), (15425, 1539, 4391),
+    assert reported.report_split_triples(rule="round") == []  # 15425 + 1538 + 4391 = 21354
+    assert reported.report_split_triples() == [(15425, 1538, 4392), (15425, 1539, 4391),
                                           (15426, 1538, 4391)]
-    assert voc.implied_report_counts()["valid"] == [1537, 1538, 1539]
+    assert reported.implied_report_counts()["valid"] == [1537, 1538, 1539]
     with pytest.raises(DataError, match="rule must be"):
-        voc.implied_report_counts(rule="ceil")
+        reported.implied_report_counts(rule="ceil")
 
 
 def _counts(n_tagged):

@@ -43,7 +43,8 @@ from mtlib.config import INPUT_NORM_SCOPES, INPUT_NORMS, ConfigError, RunConfig
 from mtlib.constants import N_SUBCLIPS, PARTS, SEGMENT_SAMPLES
 from mtlib.data.cache import INT16_SCALE
 
-GPU_SHARE_ENV = "MTLIB_GPU_SHARE"  # set per trial by mtlib.executors (Ray, fractional GPUs)
+# set per trial by mtlib.training.executors (Ray, fractional GPUs)
+GPU_SHARE_ENV = "MTLIB_GPU_SHARE"
 
 DATASET_STATS_CLIPS = 256  # training clips used for dataset-scope statistics
 SUBSET_SEED = 0  # fixed: the max_train_clips / train_eval subsets do not depend on the run seed

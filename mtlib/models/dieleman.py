@@ -29,7 +29,7 @@ of Table I so they differ only in the frontend.
 The network maps ``[..., 1, n]`` to subclip logits ``[..., n_tags]``; for a batch of clips
 ``[B, 10, 1, n]`` it returns ``[B, 10, n_tags]``. How subclip outputs become a clip
 prediction (per-subclip loss for training, mean of sigmoid probabilities for evaluation)
-is decided in :mod:`mtlib.train`.
+is decided in :mod:`mtlib.training.fit`.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ For one segment of 59,049 = 3^10 samples (3.69 s at 16 kHz)::
 
 About 1.87 M parameters for 50 tags with batch norm. Maps ``[..., 1, 59049]`` to
 ``[..., n_tags]``; clip predictions average the sigmoid over the non-overlapping segments of
-a clip (see :mod:`mtlib.data.datasets` and :mod:`mtlib.train`). The sample rate is a data
+a clip (see :mod:`mtlib.data.datasets` and :mod:`mtlib.training.fit`). The sample rate is a data
 parameter: the network is the same at 12 kHz or 16 kHz, only the segment duration changes.
 """
 

@@ -1,0 +1,60 @@
+"""A section's outputs: written to ``results/`` when added, shown in order in the notebook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from mtlib.report import plots
+from mtlib.report.products import caption
+from mtlib.report.tables import save_table
+
+
+class Outputs:
+    """The figures and tables one notebook writes (slugs of :data:`mtlib.report.products.PRODUCTS`).
+
+    ``figure`` and ``table`` write at once (PNG + PDF, CSV + Markdown); :meth:`show` displays
+    them in the order they were added, each under its caption.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str, Any]] = []  # (kind, slug, figure or display table)
+
+    def figure(self, slug: str, fig) -> None:
+        plots.save_figure(fig, slug)
+        self.items.append(("figure", slug, fig))
+
+    def table(self, slug: str, data: pd.DataFrame, display: pd.DataFrame | None = None) -> None:
+        """``data``: the numeric table (CSV); ``display``: its formatted view (Markdown and
+        the notebook), default ``data``."""
+        save_table(data, slug, display)
+        self.items.append(("table", slug, data if display is None else display))
+
+    def show(self, *slugs: str) -> None:
+        """Display the outputs named by ``slugs`` (default: all), each under its caption."""
+        from IPython.display import Markdown, display
+
+        for kind, slug, obj in self.items:
+            if slugs and slug not in slugs:
+                continue
+            display(Markdown(f"**{caption(slug, kind)}** (`{slug}`)"))
+            if kind == "figure":
+                plots.show(obj)
+            else:
+                display(styled(obj) if isinstance(obj, pd.DataFrame) else obj)
+
+
+DISPLAY_DECIMALS = 3  # float columns shown unformatted: AUCs in 0-1 need no more
+
+
+def styled(table: pd.DataFrame):
+    """The table without its row index, text columns left-aligned, numbers right-aligned,
+    float columns to :data:`DISPLAY_DECIMALS` places and missing values blank."""
+    table = table.reset_index(drop=True)  # a Styler needs unique row labels
+    text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    floats = [c for c in table.columns if pd.api.types.is_float_dtype(table[c])]
+    return (table.style.hide(axis="index")
+            .format(precision=DISPLAY_DECIMALS, na_rep="", subset=floats)
+            .set_properties(subset=text, **{"text-align": "left"})
+            .set_table_styles([{"selector": "th", "props": "text-align: left;"}]))

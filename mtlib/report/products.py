@@ -1,0 +1,137 @@
+"""What each notebook writes: its figures, tables and artifact, with a caption each.
+
+The one list of the report's outputs. The writers refuse a slug that is not listed here
+(:func:`check_slug`), the report index and notebook 08 read their figures from it, and the
+tests check every notebook's outputs against it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SLUG = re.compile(r"^\d\d_[a-z0-9_]+$")
+
+
+@dataclass(frozen=True)
+class Products:
+    """The outputs of one notebook: ``{slug: caption}`` for figures and tables (each figure
+    as PNG and PDF, each table as CSV and Markdown), and the artifact slug it writes (or None).
+    """
+
+    figures: dict[str, str]
+    tables: dict[str, str]
+    artifact: str | None = None
+
+
+_SEARCH_STAGES = {
+    "input_norm": "input normalisation", "filters": "filters of the strided convolution",
+    "lr": "learning rate, coarse grid", "lr_fine": "learning rate, fine grid",
+    "momentum": "momentum",
+}
+
+PRODUCTS: dict[str, Products] = {
+    "01_tag_distribution": Products(
+        figures={"01_tag_distribution": "Figure 1: positives per tag in train, valid, test"},
+        tables={"01_tag_distribution": "Positives per tag and split"},
+    ),
+    "02_hyperparameter_search": Products(
+        figures={f"02_hyperparameter_search_{s}": f"Section V, stage {i}: {name}"
+                 for i, (s, name) in enumerate(_SEARCH_STAGES.items(), 1)},
+        tables={"02_hyperparameter_search": "Section V: the kept values beside the report's",
+                **{f"02_hyperparameter_search_{s}": f"Section V, stage {i}: {name}"
+                   for i, (s, name) in enumerate(_SEARCH_STAGES.items(), 1)}},
+        artifact="02_hyperparameter_search",
+    ),
+    "03_length_stride_table": Products(
+        figures={"03_length_stride_table": "Table I as a figure: test ROC-AUC per "
+                                           "(filter length, stride)"},
+        tables={"03_length_stride_table": "Table I: test ROC-AUC per (filter length, stride)"},
+        artifact="03_length_stride_table",
+    ),
+    "04_training_curves": Products(
+        figures={"04_training_curves": "Figure 3: train and validation ROC-AUC per epoch"},
+        tables={"04_training_curves": "Figure 3's curves: mean and std over trials"},
+        artifact="04_training_curves",
+    ),
+    "05_per_tag_analysis": Products(
+        figures={"05_per_tag_analysis": "Figure 4: test ROC-AUC per tag against training "
+                                        "clips"},
+        tables={"05_per_tag_analysis": "Figure 4's values per tag",
+                "05_per_tag_analysis_clips": "The best and worst test clips",
+                "05_per_tag_analysis_section7": "The three clips Section VII names"},
+        artifact="05_per_tag_analysis",
+    ),
+    "06_normalisation_dropout": Products(
+        figures={"06_normalisation_dropout": "Table II as a figure"},
+        tables={"06_normalisation_dropout": "Table II: normalisation, dropout, longer "
+                                            "training"},
+        artifact="06_normalisation_dropout",
+    ),
+    "07_samplecnn": Products(
+        figures={"07_samplecnn": "Section VIII-B: validation ROC-AUC per SampleCNN step",
+                 "07_samplecnn_per_tag": "SampleCNN against the shallow CNN, per tag"},
+        tables={"07_samplecnn": "Section VIII-B: SampleCNN steps",
+                "07_samplecnn_per_tag": "Per-tag test ROC-AUC of both models"},
+        artifact="07_samplecnn",
+    ),
+    "09_future_work": Products(
+        figures={"09_future_work": "Section IX: test ROC-AUC of every future-work arm",
+                 "09_future_work_frontends": "Section IX: per-tag test ROC-AUC of the log-mel "
+                                             "and harmonic front ends against raw audio",
+                 "09_future_work_embedding": "Section IX: per-tag test ROC-AUC with the label "
+                                             "embedding against without"},
+        tables={"09_future_work": "Section IX: every arm's scores, parameters and cost",
+                "09_future_work_per_tag": "Per-tag test ROC-AUC of every future-work arm",
+                "09_future_work_choices": "What the papers leave open, and our choices"},
+        artifact="09_future_work",
+    ),
+    "08_summary": Products(
+        figures={},
+        tables={"08_summary_claims": "The report's claims, each with its verdict here",
+                "08_summary": "Every published number beside ours",
+                "08_summary_deviations": "Where this profile departs from the report, and why",
+                "08_summary_readings": "Settings the report leaves open, and our reading"},
+    ),
+}
+
+# The summary runs after every other notebook: it reads all their artifacts and runs.
+SUMMARY = "08_summary"
+
+
+def run_key(notebook: str) -> tuple[bool, str]:
+    """Sort key of a notebook name (``NN_slug``): by number, the summary last. The report
+    runs the notebooks, and the site lists its chapters, in this order."""
+    return (notebook == SUMMARY, notebook)
+
+# Notebook 08 shows these figures again, in this order.
+KEY_FIGURES = ("01_tag_distribution", "03_length_stride_table", "04_training_curves",
+               "05_per_tag_analysis", "06_normalisation_dropout", "07_samplecnn_per_tag",
+               "09_future_work")
+
+# Notebooks whose artifact holds ``findings``: measured values under published keys.
+WITH_FINDINGS = tuple(nb for nb, p in PRODUCTS.items() if p.artifact)
+
+
+def notebook_of(slug: str) -> str:
+    """The notebook that writes output ``slug`` (a figure or table)."""
+    for notebook, p in PRODUCTS.items():
+        if slug in p.figures or slug in p.tables:
+            return notebook
+    raise KeyError(slug)
+
+
+def caption(slug: str, kind: str = "figure") -> str:
+    """The caption of figure or table ``slug`` (a figure and a table may share a slug)."""
+    p = PRODUCTS[notebook_of(slug)]
+    return (p.figures if kind == "figure" else p.tables)[slug]
+
+
+def check_slug(slug: str, kind: str) -> None:
+    """ValueError unless ``slug`` is a registered ``kind`` ("figure" or "table")."""
+    if not SLUG.match(slug):
+        raise ValueError(f"bad output slug {slug!r}: expected 'NN_lowercase_words' (e.g. 03_table)")
+    registered = {s for p in PRODUCTS.values() for s in (p.figures if kind == "figure"
+                                                            else p.tables)}
+    if slug not in registered:
+        raise ValueError(f"{kind} {slug!r} is not listed in mtlib.report.products.PRODUCTS")

@@ -1,0 +1,306 @@
+"""Report profiles: one YAML file per profile in ``configs/``, checked by a pydantic model.
+
+A profile says which dataset the report runs on and how much training it does. The YAML is
+grouped in sections; flattening joins section and key with ``_`` (``shallow: {epochs: 30}``
+becomes the field ``shallow_epochs``). The flat names are the papermill parameters of the
+notebooks, so a notebook's parameters cell reads like the profile it runs with.
+
+``smoke``: a tiny stand-in corpus, one epoch, tiny grids (the test suite).
+``quick``: the stand-in corpus with settings shrunk to fit a 2-core CPU (``make reproduce``).
+``full``: real MagnaTagATune with the report's settings (needs a GPU).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
+
+import yaml
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from mtlib import paths
+from mtlib.config import (
+    INPUT_NORMS,
+    ExecutorName,
+    FrozenModel,
+    InputNorm,
+    Invalid,
+    LayerNorm,
+    Loss,
+    Real,
+    Split,
+    TrainSegments,
+    distinct,
+    plain,
+)
+from mtlib.errors import MtlibError
+
+Source = Literal["standin", "mtat"]
+SearchStart = Literal["random", "fixed"]
+SOURCES: tuple[str, ...] = get_args(Source)
+# Overrides the data root of a profile whose data.source is "mtat".
+MTAT_ROOT_ENV = "MTLIB_MTAT_ROOT"
+# Top-level keys that belong to no section.
+TOP_LEVEL = ("description", "executor", "deviations")
+SECTIONS = ("data", "shallow", "search", "table1", "table2", "samplecnn", "future")
+
+
+class ProfileError(MtlibError):
+    """A profile file is missing, or one of its values is unknown or out of range."""
+
+
+_T = TypeVar("_T")
+# A grid of values to try: at least one, none twice.
+Grid = Annotated[tuple[_T, ...], Field(min_length=1), AfterValidator(distinct)]
+Count = Annotated[int, Field(ge=1)]
+Momentum = Annotated[Real, Field(ge=0, lt=1)]
+
+
+def _length_ge_stride(pair: tuple[int, int]) -> tuple[int, int]:
+    if not pair[0] >= pair[1] >= 1:
+        raise ValueError("length < stride")
+    return pair
+
+
+def _pairs(value: Any) -> Any:
+    """A ``{key: reason}`` mapping (YAML) as sorted ``(key, reason)`` pairs."""
+    return tuple(sorted(value.items())) if isinstance(value, dict) else value
+
+
+def _grid(items: str) -> Any:
+    return Field(description=f"a non-empty list of distinct {items}")
+
+
+class Profile(FrozenModel):
+    """All settings of one report run. Units: Hz for sample rates, clips for sizes."""
+
+    error_class: ClassVar[type[Exception]] = ProfileError
+    noun: ClassVar[str] = "profile field"
+
+    name: str  # file stem in configs/: smoke | quick | full
+    description: str
+    executor: ExecutorName  # where trial grids run, see mtlib.training.executors.run_grid
+    # Why this profile departs from the report, per setting of mtlib.paper.ledger.SETTINGS: in the
+    # YAML a mapping {ledger key: reason}, kept as sorted (key, reason) pairs so the profile
+    # stays hashable. A departure without a reason here fails the tests.
+    deviations: Annotated[tuple[tuple[str, str], ...], BeforeValidator(_pairs)] = ()
+    # --- data ---------------------------------------------------------------------
+    data_source: Source  # "standin" (generated corpus) or "mtat" (real audio at data_root)
+    # dataset name: RunConfig.dataset and the prepared-cache folder
+    data_name: str = Field(pattern=r"\S", description="a non-empty dataset name")
+    data_clips: int | None  # stand-in clip count (None for mtat)
+    data_seed: int  # stand-in generator seed
+    data_root: str | None  # mtat: the folder holding annotations_final.csv and 0..f
+    # stand-in: clips take real MTAT clip ids and mp3 paths, so the standard split works
+    data_mtat_ids: bool
+    data_split: Split  # "dieleman" (folders 0-b/c/d-f) or "standard" (Lee/Won lists)
+    data_require_tag: bool  # keep only clips with at least one positive tag
+    # --- the shallow (Dieleman) CNN: Table I, Figures 3-4, Table II ----------------
+    shallow_sample_rate: int = Field(ge=1)  # Hz
+    shallow_epochs: int = Field(ge=1)  # report: 30
+    shallow_long_epochs: int = Field(ge=1)  # Table II last row; report: 40
+    shallow_trials: int = Field(ge=1)  # seeds per configuration; report: 5
+    shallow_max_train_clips: int | None = Field(ge=1)  # train subset (None = whole train split)
+    shallow_batch_clips: int = Field(ge=1)  # clips per SGD step
+    shallow_loss: Loss  # clip: BCE of the mean subclip prediction (the report); unit
+    shallow_output_prior: bool  # output biases start at the tags' log-odds (our addition)
+    # --- Section V: coordinate-wise hyper-parameter search ------------------------
+    search_epochs: int = Field(ge=1)
+    search_trials: int = Field(ge=1)
+    search_max_train_clips: int | None = Field(ge=1)
+    # random: the starting values are drawn from each stage's grid (the report); fixed:
+    # SEARCH_START of mtlib.report.sections.hyperparameter_search
+    search_start: SearchStart
+    search_seed: int  # draws the random starting values
+    # starting values pinned whatever ``search.start`` draws (null: not pinned)
+    search_start_lr: Real | None = Field(gt=0)
+    search_start_momentum: Momentum | None
+    # the filter count kept after the filter stage (the report: 32, whatever scores best);
+    # None keeps the best on validation
+    search_keep_filters: int | None = Field(ge=1)
+    search_input_norms: Grid[InputNorm] = _grid(f"values in {', '.join(INPUT_NORMS)}")
+    search_filters: Grid[Count] = _grid("filter counts >= 1")
+    search_lrs: Grid[Annotated[Real, Field(gt=0)]] = _grid("learning rates > 0")  # coarse grid
+    # fine grid size, from the coarse best to its better neighbour
+    search_lr_fine_points: int = Field(ge=2)
+    search_momenta: Grid[Momentum] = _grid("momenta in [0, 1)")
+    # --- Table I ------------------------------------------------------------------
+    # (filter length, stride) in samples
+    table1_pairs: Grid[Annotated[tuple[int, int], AfterValidator(_length_ge_stride)]] = _grid(
+        "[length, stride] with length >= stride >= 1")
+    table1_logmel: bool  # also train the log-mel front end (Dieleman's spectrogram column)
+    # also train the report's best pair with the output prior switched (its effect)
+    table1_prior_arm: bool
+    # --- Table II -----------------------------------------------------------------
+    table2_group_counts: Grid[Count] = _grid("group counts >= 1")  # group norm group counts
+    # dropout grid (the report keeps p = 0.2)
+    table2_dropouts: Grid[Annotated[Real, Field(gt=0, lt=1)]] = _grid("dropout p in (0, 1)")
+    # --- Section VIII-B: SampleCNN ------------------------------------------------
+    samplecnn_sample_rate: int = Field(ge=1)  # Hz
+    samplecnn_epochs: int = Field(ge=1)  # all stages but the last
+    samplecnn_long_epochs: int = Field(ge=1)  # last stage; report: 30
+    samplecnn_trials: int = Field(ge=1)
+    samplecnn_max_train_clips: int | None = Field(ge=1)
+    samplecnn_batch_clips: int = Field(ge=1)
+    samplecnn_momenta: Grid[Momentum] = _grid("momenta in [0, 1)")
+    samplecnn_norms: Grid[LayerNorm] = _grid("normalisations: none, batch, layer, group")
+    # segments per clip: 0 = non-overlapping 59,049-sample segments, N = N evenly spaced
+    samplecnn_segments: int = Field(ge=0)
+    samplecnn_train_segments: TrainSegments  # all: every segment each epoch; crop: one
+    samplecnn_loss: Loss
+    samplecnn_output_prior: bool
+    samplecnn_amp: bool  # bf16 autocast (RunConfig.amp), on CPU and CUDA
+    # also train Lee et al.'s own recipe as a reference arm (16 kHz, batch 23, segments)
+    samplecnn_lee_reference: bool
+    # --- Section IX: the future work (notebook 09) --------------------------------
+    future_trials: int = Field(ge=1)  # seeds per arm
+    # epochs of the shallow arms (None: shallow.epochs, so the raw arm is Table II's step)
+    future_epochs: int | None = Field(ge=1)
+    # first-layer length and stride of the front-end comparison (the raw arm's L = S and the
+    # spectra's hop); None: the best Table I pair, so the raw arm is Table II's dropout step
+    future_stride: int | None = Field(ge=1)
+    future_embedding_weight: Real = Field(gt=0)  # weight of the label-embedding loss
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> Profile:
+        if self.data_source == "standin":
+            if self.data_clips is None or self.data_clips < 16:
+                raise Invalid("data_clips", self.data_clips, "at least 16 stand-in clips")
+            if self.data_split == "standard" and not self.data_mtat_ids:
+                raise Invalid("data_split", self.data_split, "dieleman for a stand-in corpus "
+                              "without data.mtat_ids (the standard lists name real MTAT files)")
+        for section in ("shallow", "samplecnn"):
+            epochs = getattr(self, f"{section}_epochs")
+            long_epochs = getattr(self, f"{section}_long_epochs")
+            if long_epochs < epochs:
+                raise Invalid(f"{section}_long_epochs", long_epochs,
+                              f">= {section}.epochs ({epochs})")
+        return self
+
+    def reason(self, key: str) -> str:
+        """The declared reason for departing from the report's setting ``key`` ("" if none)."""
+        return dict(self.deviations).get(key, "")
+
+    @classmethod
+    def key(cls, name: str) -> str:
+        """The dotted YAML key: ``shallow_epochs`` -> ``shallow.epochs``."""
+        return _dotted(name)
+
+    # --- views --------------------------------------------------------------------
+    def to_flat(self) -> dict[str, Any]:
+        """Plain (JSON/papermill) values: tuples become lists; includes ``name``."""
+        return {name: plain(value) for name, value in self}
+
+    def parameters(self) -> dict[str, Any]:
+        """Papermill parameters: the flat profile, with the name passed as ``profile``."""
+        flat = self.to_flat()
+        flat["profile"] = flat.pop("name")
+        return flat
+
+
+def field_names() -> list[str]:
+    return list(Profile.model_fields)
+
+
+def available() -> list[str]:
+    """Profile names, from the YAML files in ``configs/``."""
+    return sorted(p.stem for p in paths.configs_dir().glob("*.yaml"))
+
+
+def profile_path(name: str) -> Path:
+    return paths.configs_dir() / f"{name}.yaml"
+
+
+def load_profile(name_or_path: str | os.PathLike, data_root: str | None = None) -> Profile:
+    """Read and check a profile by name (``configs/<name>.yaml``) or by YAML path.
+
+    The data root of an ``mtat`` profile comes from, in order: ``data_root`` (the CLI flag),
+    the ``MTLIB_MTAT_ROOT`` environment variable, the YAML's ``data.root``.
+    """
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = profile_path(str(name_or_path))
+        if not path.is_file():
+            raise ProfileError(
+                f"{path}: no such profile {str(name_or_path)!r}; valid: {', '.join(available())}"
+            )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise ProfileError(f"{path}: cannot read the profile YAML ({err})") from err
+    try:
+        flat = flatten(raw)
+        flat["name"] = path.stem
+        if flat.get("data_source") == "mtat":
+            flat["data_root"] = data_root or os.environ.get(MTAT_ROOT_ENV) or flat["data_root"]
+        return Profile(**flat)
+    except ProfileError as err:
+        raise ProfileError(f"{path}: {err}") from None
+
+
+def flatten(raw: Any) -> dict[str, Any]:
+    """``{section: {key: value}}`` -> ``{section_key: value}``; unknown keys raise."""
+    if not isinstance(raw, dict):
+        raise ProfileError("expected a mapping of sections at the top level")
+    valid = field_names()
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in TOP_LEVEL:
+            flat[key] = value
+        elif key in SECTIONS:
+            if not isinstance(value, dict):
+                raise ProfileError(f"section {key!r}: expected a mapping of keys to values")
+            for sub, v in value.items():
+                flat[f"{key}_{sub}"] = v
+        else:
+            raise ProfileError(
+                f"unknown key {key!r}; valid top-level keys: {', '.join(TOP_LEVEL)}, "
+                f"sections: {', '.join(SECTIONS)}"
+            )
+    unknown = sorted(set(flat) - set(valid))
+    if unknown:
+        raise ProfileError(
+            f"unknown key(s) {[_dotted(k) for k in unknown]}; valid: "
+            f"{', '.join(_dotted(k) for k in valid if k != 'name')}"
+        )
+    missing = [k for k in valid if k not in flat and k != "name"]
+    if missing:
+        raise ProfileError(f"missing key(s) {[_dotted(k) for k in missing]}")
+    return flat
+
+
+def resolve(profile: str, namespace: dict[str, Any] | None = None) -> Profile:
+    """The profile a notebook runs with: ``configs/<profile>.yaml`` updated by its parameters.
+
+    ``namespace`` is the notebook's ``globals()``: every name in it that is a profile field
+    (the parameters cell declares them; papermill injects the profile's values after it)
+    replaces the YAML value. A ``data_root`` of None keeps the YAML/environment value.
+    """
+    base = load_profile(profile)
+    namespace = namespace or {}
+    changes = {
+        k: namespace[k] for k in field_names() if k in namespace and k != "name"
+    }
+    if changes.get("data_root", "") is None:
+        del changes["data_root"]
+    return base.replace(**changes)
+
+
+def differences(profile: Profile, reference: Profile, fields: list[str]) -> list[tuple]:
+    """``(field, ours, reference)`` for each of ``fields`` whose values differ."""
+    unknown = sorted(set(fields) - set(field_names()))
+    if unknown:
+        raise ProfileError(f"unknown profile field(s) {unknown}; valid: {', '.join(field_names())}")
+    return [
+        (f, plain(getattr(profile, f)), plain(getattr(reference, f)))
+        for f in fields
+        if getattr(profile, f) != getattr(reference, f)
+    ]
+
+
+def _dotted(flat_key: str) -> str:
+    for section in SECTIONS:
+        if flat_key.startswith(section + "_"):
+            return f"{section}.{flat_key[len(section) + 1:]}"
+    return flat_key

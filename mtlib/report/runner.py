@@ -1,0 +1,334 @@
+"""``mtlib report``: build the whole reproducibility report for one profile.
+
+1. Ensure the profile's dataset (:func:`mtlib.report.profile_data.ensure_dataset`).
+2. Execute ``notebooks/NN_*.ipynb`` in order with papermill (kernel ``python3``) into
+   ``results/executed/NN_slug.ipynb``. Each notebook gets the profile name (``profile``)
+   and those flattened profile values that its ``parameters`` cell declares. Its progress
+   bars, log lines and warnings go to ``results/logs/NN_slug.log`` (:mod:`mtlib.progress`),
+   so the executed notebook shows results only.
+3. Record wall times in ``results/report/timings.json``.
+4. Build the offline report site from the executed notebooks (:func:`mtlib.report.site.build_site`):
+   ``results/report/index.html`` (claims, headline numbers, deviations) and one
+   ``results/report/NN_slug.html`` per notebook. ``mtlib report --site-only`` does only this.
+
+A notebook executes into a temporary file that is renamed when it succeeds. A failing
+notebook stops the run with one message naming it and the failing cell's error; its partial
+output is kept as ``results/executed/NN_slug.failed.ipynb`` and everything that finished
+before it stays; the site is built from what finished, and if that fails too, the
+notebook's error is still the one the run stops with. Training is cached in the run store,
+so a rerun retrains nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from mtlib import paths
+from mtlib.errors import MtlibError
+from mtlib.io import atomic_write_json
+from mtlib.progress import LOG_ENV
+from mtlib.report import site
+from mtlib.report.products import run_key
+from mtlib.report.profiles import MTAT_ROOT_ENV, Profile, available, load_profile
+from mtlib.training.tagging import LAST_REPORT_ARTIFACT
+
+KERNEL = "python3"
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+TIMINGS_FILE = "timings.json"
+
+
+class NotebookFailed(MtlibError):
+    """A notebook raised; the message names it, the cell and the error."""
+
+
+@dataclass
+class ReportResult:
+    profile: str
+    seconds: dict[str, float] = field(default_factory=dict)  # slug -> wall time
+    dataset_seconds: float = 0.0
+
+
+# --- notebooks --------------------------------------------------------------------------
+
+
+def run_order(found: Sequence[Path]) -> list[Path]:
+    """Notebooks by number, the summary last (:func:`mtlib.report.products.run_key`): it reads every
+    other notebook's artifact, including notebook 09's."""
+    return sorted(found, key=lambda p: run_key(p.stem))
+
+
+def notebooks(folder: Path | None = None) -> list[Path]:
+    """The report's notebooks ``NN_slug.ipynb``, in :func:`run_order`."""
+    folder = folder or paths.notebooks_dir()
+    found = run_order(folder.glob(NOTEBOOK_GLOB))
+    if not found:
+        raise MtlibError(f"{folder}: no notebooks named NN_slug.ipynb")
+    return found
+
+
+def select(found: Sequence[Path], only: Sequence[str] | None) -> list[Path]:
+    """Keep the notebooks named by ``only`` (``"03"`` or ``"03_length_stride_table"``)."""
+    if not only:
+        return list(found)
+    chosen = []
+    for want in only:
+        match = [p for p in found if p.stem == want or p.stem[:2] == want.zfill(2)]
+        if not match:
+            valid = ", ".join(p.stem for p in found)
+            raise MtlibError(f"no notebook {want!r}; valid: {valid}")
+        chosen += [p for p in match if p not in chosen]
+    return run_order(chosen)
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names assigned in the notebook's ``parameters`` cell."""
+    import papermill
+
+    return set(papermill.inspect_notebook(str(notebook)))
+
+
+def parameters_for(notebook: Path, profile: Profile) -> dict:
+    """The profile's flat values that ``notebook`` declares, plus the profile name."""
+    declared = declared_parameters(notebook)
+    params = profile.parameters()
+    return {k: v for k, v in params.items() if k in declared or k == "profile"}
+
+
+def executed_path(notebook: Path) -> Path:
+    return paths.executed_dir() / notebook.name
+
+
+def failed_path(notebook: Path) -> Path:
+    return paths.executed_dir() / f"{notebook.stem}.failed.ipynb"
+
+
+def html_path(notebook: Path) -> Path:
+    return paths.report_dir() / f"{notebook.stem}.html"
+
+
+def execute(notebook: Path, params: dict, kernel: str = KERNEL, progress: bool = True) -> float:
+    """Run ``notebook`` with papermill; return its wall time in seconds.
+
+    The kernel's bars, log lines and warnings go to ``paths.log_path(stem)``, started afresh
+    (:mod:`mtlib.progress`). Raises :class:`NotebookFailed` with the notebook, cell, error and
+    log in one line.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    out = executed_path(notebook)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    failed_path(notebook).unlink(missing_ok=True)
+    log = _start_log(notebook)
+    # papermill saves after every cell; the final name appears only when all cells succeeded.
+    running = out.with_name(f".{notebook.stem}.running.ipynb")
+    start = time.perf_counter()
+    try:
+        # The kernel inherits the environment when papermill starts it.
+        with paths.environ({LOG_ENV: str(log)}):
+            papermill.execute_notebook(
+                str(notebook), str(running), parameters=params, kernel_name=kernel,
+                cwd=str(notebook.parent), progress_bar=progress,
+            )
+    except PapermillExecutionError as err:
+        _keep_failed(notebook, running)
+        raise NotebookFailed(
+            f"notebook {notebook.stem} failed in cell In[{err.exec_count}]: "
+            f"{err.ename}: {_first_line(err.evalue)} (partial output: {failed_path(notebook)}; "
+            f"log: {log})"
+        ) from None
+    except Exception as err:  # noqa: BLE001 - kernel death, timeouts, bad notebook JSON
+        _keep_failed(notebook, running)
+        raise NotebookFailed(
+            f"notebook {notebook.stem} could not run: {type(err).__name__}: "
+            f"{_first_line(str(err))} (log: {log})"
+        ) from None
+    os.replace(running, out)
+    return time.perf_counter() - start
+
+
+def _start_log(notebook: Path) -> Path:
+    """Create or truncate the notebook's log: it describes this run only."""
+    log = paths.log_path(notebook.stem)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    log.write_text(f"{stamp} mtlib report: executing {notebook}\n", encoding="utf-8")
+    return log
+
+
+def _keep_failed(notebook: Path, running: Path) -> None:
+    if running.exists():
+        os.replace(running, failed_path(notebook))
+    # An older successful copy would otherwise pass for the result of this run.
+    executed_path(notebook).unlink(missing_ok=True)
+    html_path(notebook).unlink(missing_ok=True)
+
+
+def _first_line(text: str) -> str:
+    lines = [ln for ln in str(text).strip().splitlines() if ln.strip()]
+    if not lines:
+        return "(no message)"
+    return lines[0] + (" ..." if len(lines) > 1 else "")
+
+
+def _load_timings(profile: str) -> dict:
+    path = paths.report_dir() / TIMINGS_FILE
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        old = {}
+    # Timings of another profile do not describe this report.
+    if old.get("profile") != profile:
+        old = {"profile": profile, "notebooks": {}}
+    return old
+
+
+def _write_last_report(profile: Profile) -> None:
+    """Name the profile's best shallow model for ``mtlib tag``: Table II's final model if
+    notebook 06 ran, else the best trial of the best Table I pair."""
+    from mtlib.report.sections import length_stride_table, normalisation_dropout
+
+    best = normalisation_dropout.best_run_id(profile.name)
+    if best is None:
+        try:
+            best = length_stride_table.best_run_id(profile)
+        except MtlibError:
+            return  # the shallow notebooks were not run: nothing to name
+    atomic_write_json(paths.artifacts_dir() / LAST_REPORT_ARTIFACT,
+                      {"profile": profile.name, "best_shallow_run_id": best})
+
+
+# --- the runner -------------------------------------------------------------------------
+
+
+def run_report(
+    profile: str | Profile,
+    only: Sequence[str] | None = None,
+    executor: str | None = None,
+    data_root: str | None = None,
+    progress: bool = True,
+    notebooks_dir: Path | None = None,
+    kernel: str = KERNEL,
+) -> ReportResult:
+    """Build the report (see the module docstring); returns the wall times."""
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile, data_root=data_root)
+    if executor:
+        profile = profile.replace(executor=executor)
+    todo = select(notebooks(notebooks_dir), only)
+    timings = _load_timings(profile.name)
+    result = ReportResult(profile.name)
+
+    from mtlib.report.profile_data import ensure_dataset
+
+    start = time.perf_counter()
+    ensure_dataset(profile, progress=progress)
+    result.dataset_seconds = timings["dataset_seconds"] = time.perf_counter() - start
+    timings["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+    def record(nb: Path, seconds: float, status: str) -> None:
+        timings["notebooks"][nb.stem] = {"seconds": round(seconds, 2), "status": status}
+        timings["total_seconds"] = round(
+            timings["dataset_seconds"] + sum(t["seconds"] for t in timings["notebooks"].values()),
+            2)
+        atomic_write_json(paths.report_dir() / TIMINGS_FILE, timings)
+
+    # Notebooks resolve the profile themselves; the data root reaches their kernels through
+    # the environment, whichever way it was given here. (execute() adds each kernel's log.)
+    kernel_env: dict[str, str] = {}
+    if profile.data_root:
+        kernel_env[MTAT_ROOT_ENV] = profile.data_root
+    try:
+        with paths.environ(kernel_env):
+            for i, nb in enumerate(todo, 1):
+                if progress:
+                    print(f"[{i}/{len(todo)}] {nb.stem}", flush=True)
+                nb_start = time.perf_counter()
+                try:
+                    seconds = execute(nb, parameters_for(nb, profile), kernel, progress)
+                except NotebookFailed:
+                    record(nb, time.perf_counter() - nb_start, "failed")
+                    raise
+                record(nb, seconds, "finished")
+                result.seconds[nb.stem] = seconds
+                if progress:
+                    print(f"[{i}/{len(todo)}] {nb.stem}: {seconds:.1f} s", flush=True)
+    except BaseException as failure:
+        # The site still shows what finished, but the run stops with the notebook's error.
+        _finish_after(failure, profile)
+        raise
+    _finish(profile)
+    return result
+
+
+def _finish(profile: Profile) -> None:
+    """Name the best shallow model for ``mtlib tag`` and build the site from the executed
+    notebooks (none before the first notebook finishes: no site)."""
+    _write_last_report(profile)
+    if site.executed_notebooks():
+        site.build_site(profile.name, data_root=profile.data_root)
+
+
+def _finish_after(failure: BaseException, profile: Profile) -> None:
+    """:func:`_finish` after ``failure`` stopped the run. An error here must not replace
+    the notebook's, so it is printed and added to ``failure`` as a note instead."""
+    try:
+        _finish(profile)
+    except Exception as err:  # noqa: BLE001 - whatever it is, the notebook's error wins
+        note = (f"the report site was not rebuilt after the failure: "
+                f"{type(err).__name__}: {_first_line(str(err))}")
+        print(f"mtlib report: {note}", file=sys.stderr, flush=True)
+        failure.add_note(note)
+
+
+def add_command(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "report", help="execute the notebooks for a profile and render the HTML report",
+        description="Ensure the dataset, execute notebooks/NN_*.ipynb with papermill into "
+        "results/executed/, record results/report/timings.json, build the offline report "
+        "site results/report/index.html. Reruns reuse the run store.",
+    )
+    p.add_argument("--profile", default="quick",
+                   help=f"profile in configs/ (one of: {', '.join(available())}; default quick)")
+    p.add_argument("--only", nargs="+", metavar="NN",
+                   help="run only these notebooks (numbers like 03, or full names)")
+    p.add_argument("--executor", help="where trial grids run (local | ray); overrides the profile")
+    p.add_argument("--data-root", help="real MTAT folder (profile full); overrides "
+                   "MTLIB_MTAT_ROOT and the profile's data.root")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--site-only", action="store_true",
+                   help="rebuild results/report/ from the executed notebooks; execute nothing")
+    p.add_argument("--plan", action="store_true",
+                   help="print the training runs and epochs the profile asks for; run nothing")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args: argparse.Namespace) -> int:
+    if args.plan:
+        from mtlib.report.plan import plan
+        from mtlib.report.tables import to_markdown
+
+        table = plan(load_profile(args.profile, data_root=args.data_root))
+        clips = ["all" if c is None or c != c else str(int(c)) for c in table["train_clips"]]
+        print(to_markdown(table.assign(train_clips=clips)))
+        for model, epochs in table.groupby("model")["total_epochs"].sum().items():
+            runs = table.loc[table["model"] == model, "runs"].sum()
+            print(f"{model}: {runs} runs, {epochs} epochs")
+        return 0
+    if args.site_only:
+        index = site.build_site(args.profile, data_root=args.data_root)
+        print(f"report site for profile {args.profile}: open {index}")
+        return 0
+    result = run_report(args.profile, only=args.only, executor=args.executor,
+                        data_root=args.data_root, progress=not args.no_progress)
+    total = result.dataset_seconds + sum(result.seconds.values())
+    print(f"report for profile {result.profile}: {len(result.seconds)} notebook(s), "
+          f"{total:.0f} s; open {paths.report_dir() / 'index.html'}")
+    return 0

@@ -1,0 +1,377 @@
+"""Notebook 09, Section IX: the report's future work, run.
+
+Two experiments, each against an arm another notebook already trained (so its baseline costs
+nothing):
+
+- **Front ends of the shallow CNN.** Raw audio (the strided convolution), a log-mel
+  spectrogram (Dieleman & Schrauwen's spectrogram input) and the learnable harmonic filters
+  of Won et al. (2020), each feeding the same convolutional stack, on Table II's kept
+  normalisation and dropout, for ``shallow.epochs`` (the raw arm at the best Table I pair is
+  Table II's dropout step). SampleCNN, the deep network on raw audio, is the point of
+  comparison the report asks for; its runs are notebook 07's last step.
+- **Label-embedding regularisation** (our stand-in for ATOSE's one-sided joint embedding,
+  :mod:`mtlib.models.tag_embedding`) on the shallow CNN's raw arm and on SampleCNN's momentum
+  step (notebook 07's kept settings for ``samplecnn.epochs``).
+
+Every arm reports its test ROC-AUC, its guitar ROC-AUC (the tag the report singles out), its
+parameter count and its cost per training clip (:mod:`mtlib.training.cost`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mtlib.config import RunConfig
+from mtlib.models.frontends import (
+    BANDS_PER_OCTAVE,
+    ERB_OFFSET,
+    ERB_SLOPE,
+    F0_MIN,
+    HARMONICS,
+    LOG_COMPRESSION,
+    quarter_tone_fundamentals,
+)
+from mtlib.report import plots
+from mtlib.report.artifacts import read_artifact, write_artifact
+from mtlib.report.outputs import Outputs
+from mtlib.report.profiles import Profile
+from mtlib.report.sections import normalisation_dropout, samplecnn
+from mtlib.report.sections.grids import aggregate, runs_frame, trials
+from mtlib.report.sections.per_tag_analysis import HIGHLIGHT, per_tag_table
+from mtlib.report.tables import mean_std_column
+from mtlib.training.cost import training_cost
+from mtlib.training.executors import Executor, run_grid
+from mtlib.training.rundir import BEST_CHECKPOINT, RunResult, load_torch
+from mtlib.training.runs import RunStore
+
+SLUG = "09_future_work"
+PER_TAG_SLUG = "09_future_work_per_tag"
+CHOICES_SLUG = "09_future_work_choices"
+FIGURE_SLUGS = {"front ends": "09_future_work_frontends",
+                "joint embedding": "09_future_work_embedding"}
+EXPERIMENTS = ("front ends", "joint embedding")
+N_FFT = 512  # STFT window of both spectral front ends, samples (42.7 ms at 12 kHz)
+EMBEDDING_DIM = 16  # dimensions of the tag space
+SHALLOW, DEEP = "shallow CNN", "SampleCNN"
+TRAINED = 0.75  # validation ROC-AUC an arm should reach on the quick profile
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm: ``key`` names its runs in the artifact (``future.<network>.<name>``), ``base``
+    the key of the arm it is compared with ("" for a baseline), ``config`` its seed-0 run."""
+
+    key: str
+    experiment: str
+    network: str
+    label: str
+    config: RunConfig
+    base: str = ""
+
+
+def shallow_config(profile: Profile, table2_final: RunConfig) -> RunConfig:
+    """Table II's last row (``table2_final``) for ``future.epochs`` (default
+    ``shallow.epochs``: Table II's dropout step), at ``future.stride`` when the profile sets
+    one."""
+    config = table2_final.replace(epochs=profile.future_epochs or profile.shallow_epochs, seed=0)
+    if profile.future_stride:
+        config = config.replace(length=profile.future_stride, stride=profile.future_stride)
+    return config
+
+
+def samplecnn_config(profile: Profile, samplecnn_final: RunConfig) -> RunConfig:
+    """SampleCNN's last step (``samplecnn_final``) for ``samplecnn.epochs``: its momentum
+    step."""
+    return samplecnn_final.replace(epochs=profile.samplecnn_epochs, seed=0)
+
+
+def shallow_base(profile: Profile) -> RunConfig:
+    """:func:`shallow_config` of the Table II run notebook 06 kept."""
+    return shallow_config(profile, RunConfig.from_dict(
+        read_artifact(normalisation_dropout.SLUG, profile.name)["final_config"]))
+
+
+def samplecnn_base(profile: Profile) -> RunConfig:
+    """:func:`samplecnn_config` of notebook 07's last step."""
+    return samplecnn_config(profile, _samplecnn_final(profile)[0].config)
+
+
+def _samplecnn_final(profile: Profile) -> list[RunResult]:
+    ids = read_artifact(samplecnn.SLUG, profile.name)["final_run_ids"]
+    return RunStore().require(ids, f"notebook {samplecnn.SLUG}")
+
+
+def arms(profile: Profile, shallow: RunConfig | None = None,
+         deep: RunConfig | None = None) -> list[Arm]:
+    """The arms of both experiments, baselines first, on the shallow and SampleCNN bases
+    (default: :func:`shallow_base` and :func:`samplecnn_base`)."""
+    shallow = shallow or shallow_base(profile)
+    deep = deep or samplecnn_base(profile)
+    weight = profile.future_embedding_weight
+    embedding = {"tag_embedding": weight, "tag_embedding_dim": EMBEDDING_DIM}
+    raw = "future.shallow.raw"
+    return [
+        Arm(raw, "front ends", SHALLOW, f"raw audio, strided conv {shallow.length}/"
+            f"{shallow.stride}", shallow),
+        Arm("future.shallow.logmel", "front ends", SHALLOW, "log-mel spectrogram",
+            shallow.replace(frontend="logmel", n_fft=N_FFT), raw),
+        Arm("future.shallow.harmonic", "front ends", SHALLOW, "harmonic filters (Won et al.)",
+            shallow.replace(frontend="harmonic", n_fft=N_FFT), raw),
+        Arm("future.shallow.embedding", "joint embedding", SHALLOW,
+            f"raw audio + label embedding (weight {weight:g})", shallow.replace(**embedding),
+            raw),
+        Arm("future.samplecnn.base", "joint embedding", DEEP, "raw audio", deep),
+        Arm("future.samplecnn.embedding", "joint embedding", DEEP,
+            f"raw audio + label embedding (weight {weight:g})", deep.replace(**embedding),
+            "future.samplecnn.base"),
+    ]
+
+
+def train(study_arms: list[Arm], n: int, executor: str | Executor = "local"
+          ) -> dict[str, list[RunResult]]:
+    """``n`` trials of every arm as one grid (baselines come from the run store), by arm key."""
+    # The costliest runs first (the harmonic front end, then SampleCNN), so a worker pool
+    # does not end on one of them alone.
+    order = sorted(study_arms, key=lambda a: (a.config.frontend != "harmonic",
+                                              a.config.model != "samplecnn"))
+    configs = [c for a in order for c in trials(a.config, n)]
+    done = run_grid(configs, executor=executor, label=f"future work ({len(study_arms)} arms)")
+    by_id = {r.run_id: r for r in done}
+    return {a.key: [by_id[c.run_id] for c in trials(a.config, n)] for a in study_arms}
+
+
+@dataclass
+class FutureWork:
+    """``table``: one row per arm (experiment, network, arm, key, base, the :func:`aggregate`
+    columns, guitar test ROC-AUC, parameters, ms per training clip); ``per_tag``: test ROC-AUC
+    per tag (rows) and arm key (columns) with ``n_train_pos``; ``deep``: SampleCNN's last step
+    (notebook 07), the deep network the front ends are set against."""
+
+    table: pd.DataFrame
+    per_tag: pd.DataFrame
+    arms: list[Arm]
+    results: dict[str, list[RunResult]] = field(repr=False)
+    deep: list[RunResult] = field(repr=False)
+
+    def arm(self, key: str) -> Arm:
+        return next(a for a in self.arms if a.key == key)
+
+    def row(self, key: str) -> pd.Series:
+        return self.table.set_index("key").loc[key]
+
+    def gain(self, key: str) -> float:
+        """Test ROC-AUC of arm ``key`` minus its base's."""
+        base = self.arm(key).base
+        return float(self.row(key)["test_roc_auc_mean"] - self.row(base)["test_roc_auc_mean"])
+
+    def relative_gain(self, key: str) -> float:
+        """:meth:`gain` in % of the base's test ROC-AUC."""
+        return 100.0 * self.gain(key) / float(self.row(self.arm(key).base)["test_roc_auc_mean"])
+
+    def below(self, floor: float) -> pd.DataFrame:
+        """The rows of the arms whose mean validation ROC-AUC is below ``floor``."""
+        return self.table[self.table["val_roc_auc_mean"] < floor]
+
+
+def _tag_auc(results: list[RunResult]) -> pd.Series:
+    """Mean test ROC-AUC per tag over ``results`` (index: tag, most frequent first)."""
+    return per_tag_table(results).set_index("tag")["roc_auc"]
+
+
+def run(profile: Profile, executor: str | Executor = "local") -> FutureWork:
+    """Train every arm's ``future.trials`` trials (baselines come from the run store), then
+    time one training step of each."""
+    study_arms = arms(profile)
+    results = train(study_arms, profile.future_trials, executor)
+
+    frames = []
+    for a in study_arms:
+        f = runs_frame(results[a.key])
+        f["key"] = a.key
+        frames.append(f)
+    table = aggregate(pd.concat(frames, ignore_index=True), ["key"])
+    meta = pd.DataFrame([{"experiment": a.experiment, "network": a.network, "arm": a.label,
+                          "key": a.key, "base": a.base} for a in study_arms])
+    table = meta.merge(table, on="key")
+    # Each arm on its own data's shape (SampleCNN's cache may have another sample rate).
+    costs = [training_cost(a.config, len(m["tags"]), m["clip_samples"])
+             for a in study_arms for m in [results[a.key][0].metrics]]
+    aucs = {a.key: _tag_auc(results[a.key]) for a in study_arms}
+    table["guitar_test_roc_auc"] = [aucs[a.key].get(HIGHLIGHT, np.nan) for a in study_arms]
+    table["parameters"] = [c.parameters for c in costs]
+    table["ms_per_clip"] = [c.ms_per_clip for c in costs]
+
+    base = per_tag_table(results[study_arms[0].key])
+    per_tag = base[["tag", "n_train_pos"]].assign(
+        **{key: auc.reindex(base["tag"]).to_numpy() for key, auc in aucs.items()})
+    return FutureWork(table, per_tag, study_arms, results, _samplecnn_final(profile))
+
+
+def display(fw: FutureWork, experiment: str | None = None) -> pd.DataFrame:
+    """The table a reader sees: every arm (or one experiment's) with its scores and cost."""
+    t = fw.table if experiment is None else fw.table[fw.table["experiment"] == experiment]
+    gains = ["" if not b else f"{fw.gain(k):+.3f}" for k, b in zip(t["key"], t["base"],
+                                                                     strict=True)]
+    return pd.DataFrame({
+        "experiment": t["experiment"], "network": t["network"], "arm": t["arm"],
+        "validation ROC-AUC": mean_std_column(t, "val_roc_auc"),
+        "test ROC-AUC": mean_std_column(t, "test_roc_auc"),
+        "gain over its base": gains,
+        f"{HIGHLIGHT} ROC-AUC": ["" if pd.isna(v) else f"{v:.3f}"
+                                 for v in t["guitar_test_roc_auc"]],
+        "parameters": [f"{p:,}" for p in t["parameters"]],
+        "ms per training clip": [f"{v:.1f}" for v in t["ms_per_clip"]],
+        "trials": t["trials"],
+    }).reset_index(drop=True)
+
+
+def deep_comparison(fw: FutureWork) -> pd.DataFrame:
+    """The shallow CNN's three front ends beside SampleCNN's last step (notebook 07)."""
+    fronts = fw.table[fw.table["experiment"] == "front ends"]
+    deep = fw.deep
+    rows = [{"network": r.network, "input": r.arm, "test ROC-AUC": r.test_roc_auc_mean,
+             f"{HIGHLIGHT} ROC-AUC": r.guitar_test_roc_auc, "trials": r.trials}
+            for r in fronts.itertuples()]
+    rows.append({"network": DEEP, "input": f"raw audio, notebook 07's last step "
+                                           f"({deep[0].config.epochs} epochs)",
+                 "test ROC-AUC": float(np.mean([r.metrics["test_roc_auc"] for r in deep])),
+                 f"{HIGHLIGHT} ROC-AUC": _tag_auc(deep).get(HIGHLIGHT, np.nan),
+                 "trials": len(deep)})
+    return pd.DataFrame(rows)
+
+
+def training_note(fw: FutureWork, profile: Profile, floor: float = TRAINED) -> str:
+    """Whether every arm learnt past ``floor`` (validation ROC-AUC), and for those that did not,
+    the budget they had and what the same network reaches with more."""
+    low = fw.below(floor)
+    if low.empty:
+        return f"Every arm reaches validation ROC-AUC {floor:.2f} or more."
+    names = "; ".join(f"{r.network}, {r.arm}: {r.val_roc_auc_mean:.3f}" for r in low.itertuples())
+    why = []
+    if (low["network"] == DEEP).any():
+        deep = fw.deep
+        why.append(
+            f"SampleCNN's arms train for `samplecnn_epochs` = {profile.samplecnn_epochs} "
+            f"epoch(s), the budget of notebook 07's momentum step; its last step "
+            f"({deep[0].config.epochs} epochs) reaches validation "
+            f"{np.mean([r.metrics['val_roc_auc'] for r in deep]):.3f}")
+    if (low["network"] == SHALLOW).any():
+        why.append(f"the shallow arms train for {shallow_base(profile).epochs} epochs")
+    return (f"Below validation ROC-AUC {floor:.2f}: {names}. " + "; ".join(why) + ". Their "
+            "claims above compare models that have not finished learning.")
+
+
+def learnt_filters(fw: FutureWork) -> str:
+    """What the harmonic front end's training did to its filters (best epochs' weights): how
+    far the fundamentals moved from their quarter-tone start, in cents, and Q."""
+    runs = [r for r in fw.results["future.shallow.harmonic"] if r.run_dir is not None]
+    if not runs:
+        return "The harmonic runs kept no weights to inspect."
+    moved, quality = [], []
+    for r in runs:
+        weights = load_torch(r.run_dir / BEST_CHECKPOINT)["model"]
+        start = quarter_tone_fundamentals(r.config.sample_rate).numpy()
+        f0 = weights["frontend.f0"].double().numpy()
+        moved.append(np.abs(1200 * np.log2(np.maximum(f0, 1e-6) / start)))
+        quality.append(float(weights["frontend.quality"]))
+    cents = np.concatenate(moved)
+    return (f"Training moved the fundamentals by a median of {np.median(cents):.1f} cents "
+            f"(at most {cents.max():.0f}; a quarter tone is 50) and took Q from 1 to "
+            f"{np.mean(quality):.3f} (bandwidths {'narrower' if np.mean(quality) > 1 else 'wider'}"
+            f" than the ERB).")
+
+
+def claims_view(profile: Profile) -> pd.DataFrame:
+    """The claims table's Section IX rows (see :mod:`mtlib.report.verdicts`), as notebook 08 shows
+    them."""
+    from mtlib.report import verdicts as claims
+    from mtlib.report.sections.summary import claims_view as view
+
+    table = claims.claims_table(profile.name, sections=["IX"])
+    return view(table).drop(columns="section").reset_index(drop=True)
+
+
+def choices(profile: Profile) -> pd.DataFrame:
+    """Every detail the papers leave open (or that integrating them into our networks
+    decides), and what this code chose."""
+    base = shallow_base(profile)
+    sr = base.sample_rate
+    f0 = quarter_tone_fundamentals(sr)
+    rows = [
+        ("front ends", "STFT", f"Hann window of {N_FFT} samples ({1000 * N_FFT / sr:.1f} ms), "
+         f"hop = the raw arm's stride ({base.stride} samples), no centring, power spectrum",
+         "one spectrum for both spectral front ends, so they differ only in their filters"),
+        ("front ends", "compression", f"log(1 + {LOG_COMPRESSION:g} x)",
+         "Dieleman & Schrauwen's spectrogram input"),
+        ("front ends", "what follows the front end", "the shallow CNN's two length-8 convs, "
+         "pools and dense layers, unchanged; no learnt layer, norm or ReLU before them",
+         "Dieleman & Schrauwen feed the spectrogram to the convolutions directly"),
+        ("log-mel", "mel bands", f"{base.n_mels} HTK mel bands, 0 Hz to Nyquist "
+         "(fewer if a band would cover no FFT bin)", "torchaudio's filter bank"),
+        ("harmonic", "harmonics", f"{HARMONICS}", "Won et al.'s setting for music tagging"),
+        ("harmonic", "fundamentals", f"{len(f0)}, a quarter tone apart ({BANDS_PER_OCTAVE} "
+         f"per octave) from C1 ({F0_MIN:.1f} Hz) to {float(f0[-1]):.0f} Hz, so that the "
+         f"{HARMONICS}th harmonic stays below Nyquist ({sr / 2:g} Hz)",
+         "the issue's quarter-tone start; the top is set by the sample rate"),
+        ("harmonic", "filter shape and bandwidth", f"triangle on linear frequency, width "
+         f"ERB(f) / Q, ERB(f) = {ERB_SLOPE} f + {ERB_OFFSET} Hz, one learnt Q (starts at 1)",
+         "Won et al.'s ERB bandwidth; one shared Q keeps the parameter count small"),
+        ("harmonic", "what is learnt", "each fundamental in Hz (shared by its harmonics) and Q, "
+         "with the rest of the network (same SGD and learning rate); section 2 says how far "
+         "they moved", "the paper learns both"),
+        ("harmonic", "into the shallow CNN", f"the harmonic tensor [{HARMONICS}, {len(f0)}, "
+         f"frames] flattened to {HARMONICS * len(f0)} channels of the first length-8 conv",
+         "Won et al. follow the tensor with a 2-D CNN; the report asks for the shallow CNN"),
+        ("embedding", "method", "label-embedding regularisation from tag co-occurrence, not "
+         "ATOSE itself", "the ATOSE text available here (abstract, introduction) gives neither "
+         "its tag encoder nor its loss"),
+        ("embedding", "tag space", f"PPMI of the training split's tag co-occurrence, rank-"
+         f"{EMBEDDING_DIM} SVD, unit vectors; fixed during training", "the one side that is "
+         "not learnt: inter-tag correlations, as ATOSE uses them"),
+        ("embedding", "audio side and loss", "a linear map of the last hidden features (100 "
+         "for the shallow CNN, 512 for SampleCNN) averaged over a clip's units; "
+         f"BCE + {profile.future_embedding_weight:g} x mean(1 - cosine to the sum of the "
+         "clip's tag vectors)", "the weight is ours; clips without a tag add nothing"),
+    ]
+    return pd.DataFrame(rows, columns=["part", "detail", "choice", "why"])
+
+
+def findings(fw: FutureWork) -> dict[str, dict]:
+    """``conclusion.atose_gain``: the shallow CNN's relative test gain (%) from the label embedding,
+    beside the report's "about 2 %" (SampleCNN's in the note)."""
+    shallow = fw.relative_gain("future.shallow.embedding")
+    deep = fw.relative_gain("future.samplecnn.embedding")
+    trials_ = int(fw.row("future.shallow.embedding")["trials"])
+    return {"conclusion.atose_gain": {"value": round(shallow, 2), "n": trials_,
+                           "note": f"shallow CNN, label-embedding regularisation (not ATOSE); "
+                                   f"SampleCNN: {deep:+.2f} %"}}
+
+
+def arm_ids(fw: FutureWork) -> dict[str, list[str]]:
+    """Run ids per arm key (see :mod:`mtlib.report.verdicts`)."""
+    return {a.key: [r.run_id for r in fw.results[a.key]] for a in fw.arms}
+
+
+def save(profile: Profile, fw: FutureWork) -> Outputs:
+    out = Outputs()
+    out.table(SLUG, fw.table, display(fw))
+    out.table(PER_TAG_SLUG, fw.per_tag)
+    out.table(CHOICES_SLUG, choices(profile))
+    bars = fw.table.assign(variant=[f"{n}: {a}" for n, a in zip(fw.table["network"],
+                                                                 fw.table["arm"], strict=True)])
+    out.figure(SLUG, plots.variant_bars(bars, "test_roc_auc", "test ROC-AUC"))
+    for experiment, slug in FIGURE_SLUGS.items():
+        pairs = [(a.base, a.key, _short(fw, a.base), _short(fw, a.key)) for a in fw.arms
+                 if a.experiment == experiment and a.base]
+        out.figure(slug, plots.per_tag_pairs(fw.per_tag, pairs, highlight=HIGHLIGHT))
+    write_artifact(SLUG, profile.name, {"findings": findings(fw), "arms": arm_ids(fw)})
+    return out
+
+
+def _short(fw: FutureWork, key: str) -> str:
+    """Axis label of an arm: network and arm."""
+    arm = fw.arm(key)
+    return f"{arm.network}, {arm.label}"

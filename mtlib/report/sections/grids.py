@@ -1,0 +1,89 @@
+"""Trial grids shared by the sections: train labelled variants, and mean/std tables over
+trials.
+
+Trial ``k`` of a configuration uses ``seed = k``; nothing else is random. Every grid goes
+through :func:`mtlib.training.executors.run_grid`, so a configuration that another notebook already
+trained is read from the run store, never retrained.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from mtlib.config import RunConfig
+from mtlib.training.executors import Executor, run_grid
+from mtlib.training.rundir import RunResult
+from mtlib.training.variants import Variant
+
+METRICS = ("val_roc_auc", "test_roc_auc", "test_pr_auc")
+
+
+def trials(config: RunConfig, n: int) -> list[RunConfig]:
+    return [config.replace(seed=k) for k in range(n)]
+
+
+def runs_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+    """One row per run: run_id, every RunConfig field, and its headline metrics."""
+    rows = []
+    for r in results:
+        row = {"run_id": r.run_id, **r.config.to_dict()}
+        row["tags"] = ",".join(row["tags"])
+        for key in (*METRICS, "best_epoch", "epochs_run", "train_seconds"):
+            row[key] = r.metrics.get(key, np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def aggregate(frame: pd.DataFrame, by: Sequence[str],
+              metrics: Sequence[str] = METRICS) -> pd.DataFrame:
+    """Mean, sample std (NaN for one trial) and trial count of ``metrics`` per group of ``by``;
+    ``run_ids`` joins the group's run ids with spaces. Groups keep their first-seen order."""
+    grouped = frame.groupby(list(by), sort=False, dropna=False)
+    out = grouped[list(metrics)].agg(["mean", "std"])
+    out.columns = [f"{m}_{stat}" for m, stat in out.columns]
+    out["trials"] = grouped.size()
+    out["run_ids"] = grouped["run_id"].agg(" ".join)
+    return out.reset_index()
+
+
+def run_variants(step: str, base: RunConfig, variants: Sequence[Variant], n: int,
+                 executor: str | Executor = "local") -> tuple[pd.DataFrame, list[RunResult]]:
+    """Train ``n`` trials of each variant applied to ``base``.
+
+    Returns the table (one row per variant, in order: ``step``, ``variant`` (its label), the
+    variant's fields, then the :func:`aggregate` columns) and the runs (``n`` consecutive
+    trials per variant).
+    """
+    configs = [c for v in variants for c in trials(v.apply(base), n)]
+    results = run_grid(configs, executor=executor, label=f"{step} ({len(variants)} variant(s))")
+    frame = runs_frame(results)
+    frame["_arm"] = [i for i in range(len(variants)) for _ in range(n)]
+    table = aggregate(frame, ["_arm"]).drop(columns="_arm")
+    arms = pd.DataFrame([{"step": step, "variant": v.label, **v.columns()} for v in variants])
+    return pd.concat([arms, table], axis=1), results
+
+
+def best_index(table: pd.DataFrame, metric: str = "val_roc_auc_mean") -> int:
+    """Position of the row with the highest ``metric`` (ties: first; NaN never wins)."""
+    return int(np.nanargmax(table[metric].to_numpy()))
+
+
+def best_run(results: Sequence[RunResult]) -> RunResult:
+    """The run with the best validation ROC-AUC (ties: the lower seed)."""
+    return max(results, key=lambda r: (r.metrics["val_roc_auc"], -r.config.seed))
+
+
+def measurement(mean: float, std: float = float("nan"), n: int = 1, note: str = "") -> dict:
+    """A finding in AUC units (0-1) as stored in the artifacts."""
+    return {"mean": float(mean), "std": None if pd.isna(std) else float(std), "n": int(n),
+            "note": note}
+
+
+def value(finding: dict[str, Any] | None) -> float | None:
+    """The number of a finding (its mean, or its value), None when not measured."""
+    if not finding:
+        return None
+    return finding.get("mean", finding.get("value"))

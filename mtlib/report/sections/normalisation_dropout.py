@@ -1,0 +1,229 @@
+"""Notebook 06, Table II: normalisation layers, dropout and longer training on the best
+Table I pair.
+
+Three steps, each keeping the variant with the best mean validation ROC-AUC: batch, layer and
+group norm (every group count of the profile); a dropout grid on the kept normalisation; the
+kept (normalisation, dropout) trained for ``shallow_long_epochs``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mtlib.config import RunConfig
+from mtlib.paper.numbers import BY_KEY
+from mtlib.report import plots
+from mtlib.report.artifacts import artifact_path, read_artifact, write_artifact
+from mtlib.report.outputs import Outputs
+from mtlib.report.profiles import Profile
+from mtlib.report.sections import hyperparameter_search, length_stride_table
+from mtlib.report.sections.grids import best_index, best_run, measurement, run_variants
+from mtlib.report.tables import mean_std_column
+from mtlib.training.executors import Executor
+from mtlib.training.rundir import RunResult
+from mtlib.training.runs import RunStore
+from mtlib.training.variants import Variant
+
+SLUG = "06_normalisation_dropout"
+STEPS = ("normalisation", "dropout", "epochs")
+
+
+@dataclass
+class Table2:
+    """The three steps (tables from :func:`mtlib.report.sections.grids.run_variants`, each with
+    ``report_test_roc_auc`` where the report prints the row) and what each step kept."""
+
+    norms: pd.DataFrame
+    dropouts: pd.DataFrame
+    long: pd.DataFrame
+    kept_norm: Variant  # the normalisation the dropout step builds on
+    best_group: Variant  # the group-norm variant with the best validation ROC-AUC
+    best_dropout: float
+    final_config: RunConfig  # seed 0 of the last step
+    arms: dict[str, list[Variant]] = field(repr=False, default_factory=dict)  # per step
+    final_results: list[RunResult] = field(repr=False, default_factory=list)
+
+    def steps(self):
+        """``(step, table, variants)`` for the three steps, in order."""
+        return zip(STEPS, (self.norms, self.dropouts, self.long),
+                   (self.arms[s] for s in STEPS), strict=True)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """All rows, step by step."""
+        return pd.concat([self.norms, self.dropouts, self.long], ignore_index=True)
+
+    @property
+    def test_rule_norm(self) -> Variant:
+        """The normalisation the report's rule (the best test ROC-AUC) would keep."""
+        return self.arms["normalisation"][best_index(self.norms, "test_roc_auc_mean")]
+
+    def test_by_norm(self) -> dict[str, float]:
+        """Mean test ROC-AUC of batch norm, layer norm and group norm (its best group count on
+        validation), best first."""
+        arms, test = self.arms["normalisation"], self.norms["test_roc_auc_mean"]
+        pick = {"batch norm": Variant(norm="batch"), "layer norm": Variant(norm="layer"),
+                "group norm": self.best_group}
+        out = {name: float(test.iloc[arms.index(v)]) for name, v in pick.items()}
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+    @property
+    def final_test(self) -> float:
+        return float(self.long["test_roc_auc_mean"].iloc[0])
+
+    @property
+    def gain_over_batch(self) -> float:
+        """Final test ROC-AUC minus batch norm's."""
+        return self.final_test - self.test_by_norm()["batch norm"]
+
+
+# The report's Table II: the final row's gain over batch norm, in points of %.
+REPORT_GAIN_OVER_BATCH = BY_KEY["table2.long"].value - BY_KEY["table2.batch"].value
+
+
+def base_config(profile: Profile) -> RunConfig:
+    """The shallow CNN with notebook 02's chosen settings on notebook 03's best pair."""
+    (length, stride), _ = length_stride_table.best_pair_runs(profile)
+    return length_stride_table.shallow_config(
+        profile, hyperparameter_search.chosen_config(profile), length=length, stride=stride)
+
+
+def norm_variants(profile: Profile) -> list[Variant]:
+    return [Variant(norm="batch"), Variant(norm="layer")] + [
+        Variant(norm="group", groups=g) for g in profile.table2_group_counts]
+
+
+def _published_key(step: str, v: Variant, best_group: Variant, best_dropout: float) -> str | None:
+    """The report's Table II row for a variant: batch, layer, the best group count (the
+    report prints one group-norm row), the kept dropout, the longer training."""
+    if step == "normalisation":
+        if v.norm == "group":
+            return "table2.group" if v == best_group else None
+        return f"table2.{v.norm}"
+    if step == "dropout":
+        return "table2.dropout" if v.dropout == best_dropout else None
+    return "table2.long"
+
+
+def run(profile: Profile, base: RunConfig, executor: str | Executor = "local") -> Table2:
+    """Normalisation variants, then a dropout grid on the best, then longer training."""
+    n = profile.shallow_trials
+    variants = norm_variants(profile)
+    norms, _ = run_variants("normalisation", base, variants, n, executor)
+    kept = variants[best_index(norms)]
+    groups = [i for i, v in enumerate(variants) if v.norm == "group"]
+    best_group = variants[groups[best_index(norms.iloc[groups])]]
+
+    drop_variants = [kept.then(dropout=p) for p in profile.table2_dropouts]
+    dropouts, _ = run_variants("dropout", base, drop_variants, n, executor)
+    best_p = profile.table2_dropouts[best_index(dropouts)]
+    final = kept.then(dropout=best_p, epochs=profile.shallow_long_epochs)
+    long, results = run_variants("epochs", base, [final], n, executor)
+
+    t2 = Table2(norms, dropouts, long, kept, best_group, best_p, final.apply(base),
+                {"normalisation": variants, "dropout": drop_variants, "epochs": [final]},
+                results)
+    for step, table, arms in t2.steps():
+        keys = [_published_key(step, v, best_group, best_p) for v in arms]
+        table["report_test_roc_auc"] = [BY_KEY[k].value / 100 if k else np.nan for k in keys]
+        # Our rule keeps the best on validation; the report chose the normalisation on test.
+        table["kept"] = [i == best_index(table) for i in range(len(table))]
+        table["best_on_test"] = [i == best_index(table, "test_roc_auc_mean")
+                                 for i in range(len(table))]
+    return t2
+
+
+def display(t2: Table2) -> pd.DataFrame:
+    """Table II: every variant's test ROC-AUC (%) with the report's number where it has one,
+    the variant each step keeps (validation) and the one the report's rule would keep (test)."""
+    f = t2.frame
+    return pd.DataFrame({
+        "step": f["step"], "variant": f["variant"],
+        "validation ROC-AUC": mean_std_column(f, "val_roc_auc"),
+        "test ROC-AUC % (ours)": mean_std_column(f, "test_roc_auc", 2, percent=True),
+        "test ROC-AUC % (report)": ["" if pd.isna(v) else f"{100 * v:.2f}%"
+                                    for v in f["report_test_roc_auc"]],
+        "trials": f["trials"],
+        "kept (validation)": ["yes" if k else "" for k in f["kept"]],
+        "best on test": ["yes" if b else "" for b in f["best_on_test"]],
+    })
+
+
+def findings(t2: Table2) -> dict[str, dict]:
+    """Test ROC-AUC under the published Table II keys, plus ``table2.kept``: the normalisation
+    the dropout step builds on (group norm in the report, whichever won here)."""
+    out = {}
+    for step, table, arms in t2.steps():
+        for r, v in zip(table.itertuples(), arms, strict=True):
+            m = measurement(r.test_roc_auc_mean, r.test_roc_auc_std, r.trials, v.label)
+            key = _published_key(step, v, t2.best_group, t2.best_dropout)
+            if key:
+                out[key] = m
+            if step == "normalisation" and v == t2.kept_norm:
+                out["table2.kept"] = m
+    return out
+
+
+def save(profile: Profile, t2: Table2) -> Outputs:
+    """The table, its figure, and the artifact: the kept settings and the final runs (which
+    notebook 07 and ``mtlib tag`` use)."""
+    out = Outputs()
+    out.table(SLUG, t2.frame, display(t2))
+    out.figure(SLUG, plots.variant_bars(t2.frame, "test_roc_auc", "test ROC-AUC",
+                                        reference="report_test_roc_auc"))
+    write_artifact(SLUG, profile.name, {
+        "kept_norm": t2.kept_norm.changes(),
+        "best_group_count": t2.best_group.groups,
+        "best_dropout": t2.best_dropout,
+        "final_config": t2.final_config.to_dict(),
+        "final_run_ids": [r.run_id for r in t2.final_results],
+        "best_run_id": best_run(t2.final_results).run_id,
+        "findings": findings(t2),
+        "arms": arms(t2),
+    })
+    return out
+
+
+def arms(t2: Table2) -> dict[str, list[str]]:
+    """Run ids per arm (see :mod:`mtlib.report.verdicts`): ``table2.<norm>`` (group norm:
+    ``table2.group.<G>`` and ``table2.group`` for the best G), ``table2.kept`` (the kept
+    normalisation), ``table2.dropout.<p>`` and ``table2.dropout`` (the kept p), ``table2.long``."""
+    out: dict[str, list[str]] = {}
+    for step, table, variants in t2.steps():
+        for v, ids in zip(variants, table["run_ids"], strict=True):
+            ids = ids.split()
+            if step == "normalisation":
+                out[f"table2.group.{v.groups}" if v.norm == "group" else f"table2.{v.norm}"] = ids
+                if v == t2.best_group:
+                    out["table2.group"] = ids
+                if v == t2.kept_norm:
+                    out["table2.kept"] = ids
+            elif step == "dropout":
+                out[f"table2.dropout.{v.dropout:g}"] = ids
+                if v.dropout == t2.best_dropout:
+                    out["table2.dropout"] = ids
+            else:
+                out["table2.long"] = ids
+    return out
+
+
+def best_group_count(profile: Profile) -> int:
+    """The group count notebook 06 found best on validation (SampleCNN's group norm uses it)."""
+    return int(read_artifact(SLUG, profile.name)["best_group_count"])
+
+
+def final_runs(profile: Profile) -> list[RunResult]:
+    """The trials of Table II's last row, from the run store."""
+    ids = read_artifact(SLUG, profile.name)["final_run_ids"]
+    return RunStore().require(ids, f"notebook {SLUG}")
+
+
+def best_run_id(profile: str) -> str | None:
+    """Table II's final model with the best validation ROC-AUC; None if notebook 06 has not
+    run for this profile."""
+    if not artifact_path(SLUG, profile).is_file():
+        return None
+    return read_artifact(SLUG, profile)["best_run_id"]

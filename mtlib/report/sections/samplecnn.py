@@ -1,0 +1,261 @@
+"""Notebook 07, Section VIII-B: SampleCNN, from Lee et al.'s recipe to the report's changes,
+and a per-tag comparison with the best shallow CNN.
+
+The chain: recreation (batch norm, plateau scheduler) -> the normalisations of the profile
+(the best on validation is kept; the report compares group, batch and none) -> no scheduler ->
+a momentum grid (the best on validation is kept) -> more epochs. Each step changes one thing
+of the step before. Lee et al.'s own recipe can be trained beside the chain as a reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from mtlib.config import RunConfig
+from mtlib.paper.numbers import BY_KEY
+from mtlib.paper.recipes import LEE_RECIPE, SAMPLECNN_START
+from mtlib.report import plots
+from mtlib.report.artifacts import write_artifact
+from mtlib.report.outputs import Outputs
+from mtlib.report.profiles import Profile
+from mtlib.report.sections.grids import best_index, measurement, run_variants
+from mtlib.report.sections.per_tag_analysis import HIGHLIGHT, per_tag_table
+from mtlib.report.tables import mean_std_column
+from mtlib.training.executors import Executor
+from mtlib.training.rundir import RunResult
+from mtlib.training.variants import Variant
+
+SLUG = "07_samplecnn"
+PER_TAG_SLUG = "07_samplecnn_per_tag"
+
+LEE_STEP = "Lee et al.'s recipe"
+STEPS = ("recreation", "normalisation", "no scheduler", "momentum", "epochs")
+# The arm key of each step's runs in the artifact (``samplecnn.<key>``, see mtlib.report.verdicts).
+ARM_KEYS = {"recreation": "recreation", "normalisation": "normalisation",
+            "no scheduler": "no_scheduler", "momentum": "momentum", "epochs": "long",
+            LEE_STEP: "lee"}
+# The report's ROC-AUC of each step: (set, published key).
+REPORT_STEP_KEYS = {"recreation": ("test", "samplecnn.recreation"),
+                    "normalisation": ("val", "samplecnn.group"),
+                    "momentum": ("val", "samplecnn.momentum.0.95"),
+                    "epochs": ("val", "samplecnn.long.validation")}
+
+
+@dataclass
+class SampleCNNStudy:
+    """``steps``: one row per step (recreation, the kept normalisation, no scheduler, the kept
+    momentum, more epochs; then Lee et al.'s recipe when trained) with validation and test
+    ROC-AUC and the report's number (``report_val_roc_auc`` / ``report_test_roc_auc``);
+    ``norms`` and ``momenta``: the two grids."""
+
+    steps: pd.DataFrame
+    norms: pd.DataFrame
+    momenta: pd.DataFrame
+    norm_arms: list[Variant]
+    momentum_values: list[float]
+    kept_norm: Variant
+    best_momentum: float
+    final_results: list[RunResult] = field(repr=False, default_factory=list)
+
+    def step(self, name: str) -> pd.Series:
+        return self.steps.set_index("step").loc[name]
+
+    @property
+    def final_test(self) -> float:
+        return float(self.step("epochs")["test_roc_auc_mean"])
+
+    @property
+    def recreation_test(self) -> float:
+        return float(self.step("recreation")["test_roc_auc_mean"])
+
+    @property
+    def lee_test(self) -> float | None:
+        return (float(self.step(LEE_STEP)["test_roc_auc_mean"])
+                if LEE_STEP in set(self.steps["step"]) else None)
+
+
+@dataclass
+class PerTagComparison:
+    """``table``: tag, n_train_pos, roc_auc_shallow, roc_auc_samplecnn, gain_% (SampleCNN's
+    relative gain), sorted by the training count."""
+
+    table: pd.DataFrame
+    shallow_test: float  # mean test ROC-AUC of the shallow model's trials
+    wins: int  # tags on which SampleCNN scores higher
+    n_tags: int  # tags with a ROC-AUC for both models
+    guitar_gain: float | None  # relative gain (%) on HIGHLIGHT; None without a ROC-AUC
+
+
+def samplecnn_base(profile: Profile) -> RunConfig:
+    """Lee et al.'s recipe (SAMPLECNN_START) with the report's changes and the profile's
+    budget: its sample rate, batch, segments, loss, precision."""
+    return RunConfig(
+        dataset=profile.data_name, sample_rate=profile.samplecnn_sample_rate,
+        split=profile.data_split, require_tag=profile.data_require_tag,
+        batch_clips=profile.samplecnn_batch_clips, epochs=profile.samplecnn_epochs,
+        max_train_clips=profile.samplecnn_max_train_clips, segments=profile.samplecnn_segments,
+        train_segments=profile.samplecnn_train_segments, loss=profile.samplecnn_loss,
+        output_prior=profile.samplecnn_output_prior, amp=profile.samplecnn_amp,
+        **SAMPLECNN_START,
+    )
+
+
+def lee_config(profile: Profile) -> RunConfig:
+    """Lee et al.'s own recipe with the profile's epochs and training clips."""
+    return samplecnn_base(profile).replace(**LEE_RECIPE)
+
+
+def norm_variant(norm: str, groups: int) -> Variant:
+    return Variant(norm=norm, groups=groups if norm == "group" else None, plateau=True)
+
+
+def run(profile: Profile, group_count: int, executor: str | Executor = "local") -> SampleCNNStudy:
+    """Recreation -> normalisations (kept on validation) -> no scheduler -> momentum grid ->
+    more epochs; and Lee et al.'s recipe beside them (``samplecnn.lee_reference``)."""
+    n = profile.samplecnn_trials
+    base = samplecnn_base(profile)
+    # Two pairs of steps do not depend on each other's outcome: the recreation and the
+    # normalisations, then dropping the scheduler and the momentum grid. Each pair trains as
+    # one grid, so a worker pool runs its trials side by side.
+    recreation = Variant(norm="batch", plateau=True)
+    arms = [norm_variant(x, group_count) for x in profile.samplecnn_norms]
+    first, _ = run_variants("recreation and normalisation", base, [recreation, *arms], n,
+                            executor)
+    rec, norms = _split(first, "recreation", "normalisation")
+    kept = arms[best_index(norms)]
+    unscheduled = kept.then(plateau=False)
+
+    ms = list(profile.samplecnn_momenta)
+    second, _ = run_variants("no scheduler and momentum", base,
+                             [unscheduled, *[unscheduled.then(momentum=m) for m in ms]], n,
+                             executor)
+    nosched, momenta = _split(second, "no scheduler", "momentum")
+    best_m = ms[best_index(momenta)]
+    final = unscheduled.then(momentum=best_m, epochs=profile.samplecnn_long_epochs)
+    long, results = run_variants("epochs", base, [final], n, executor)
+    parts = [rec, norms.iloc[[arms.index(kept)]], nosched, momenta.iloc[[ms.index(best_m)]],
+             long]
+    if profile.samplecnn_lee_reference:
+        lee = lee_config(profile)
+        lee_rows, _ = run_variants(LEE_STEP, lee, [Variant()], n, executor)
+        parts.append(lee_rows.assign(variant="Lee et al. 2017: 22.05 kHz, batch 23, "
+                                               "segments, per-segment loss"))
+    steps = pd.concat(parts, ignore_index=True)
+    report = _report_step_values()
+    steps["report_val_roc_auc"] = [report.get(("val", s), np.nan) for s in steps["step"]]
+    steps["report_test_roc_auc"] = [report.get(("test", s), np.nan) for s in steps["step"]]
+    return SampleCNNStudy(steps, norms, momenta, arms, ms, kept, best_m, results)
+
+
+def _split(table: pd.DataFrame, head: str, rest: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A two-step grid's table as its first row (step ``head``) and the others (``rest``)."""
+    return (table.iloc[[0]].assign(step=head).reset_index(drop=True),
+            table.iloc[1:].assign(step=rest).reset_index(drop=True))
+
+
+def _report_step_values() -> dict[tuple[str, str], float]:
+    out = {(split, step): BY_KEY[key].value for step, (split, key) in REPORT_STEP_KEYS.items()}
+    out[("val", "no scheduler")] = (out[("val", "normalisation")]
+                                    + BY_KEY["samplecnn.no_scheduler_gain"].value)
+    out[("test", "epochs")] = BY_KEY["samplecnn.long.test"].value
+    out[("test", LEE_STEP)] = BY_KEY["lee2017.test"].value
+    return out
+
+
+def compare(study: SampleCNNStudy, shallow: Sequence[RunResult]) -> PerTagComparison:
+    """Per-tag test ROC-AUC of the final SampleCNN against ``shallow`` (Table II's final
+    trials)."""
+    a, b = per_tag_table(shallow), per_tag_table(study.final_results)
+    table = a[["tag", "n_train_pos", "roc_auc"]].merge(
+        b[["tag", "roc_auc"]], on="tag", suffixes=("_shallow", "_samplecnn"))
+    table["gain_%"] = 100.0 * (table["roc_auc_samplecnn"] / table["roc_auc_shallow"] - 1.0)
+    both = table.dropna()
+    row = table[table["tag"] == HIGHLIGHT]
+    gain = None if len(row) == 0 or pd.isna(row["gain_%"].iloc[0]) else float(
+        row["gain_%"].iloc[0])
+    return PerTagComparison(
+        table, float(np.mean([r.metrics["test_roc_auc"] for r in shallow])),
+        int((both["roc_auc_samplecnn"] > both["roc_auc_shallow"]).sum()), len(both), gain)
+
+
+def display(study: SampleCNNStudy) -> pd.DataFrame:
+    s = study.steps
+
+    def report(column: str) -> list[str]:
+        return ["" if pd.isna(v) else f"{v:.3f}" for v in s[column]]
+
+    return pd.DataFrame({
+        "step": s["step"], "variant": s["variant"],
+        "validation ROC-AUC": mean_std_column(s, "val_roc_auc"),
+        "validation (report)": report("report_val_roc_auc"),
+        "test ROC-AUC": mean_std_column(s, "test_roc_auc"),
+        "test (report)": report("report_test_roc_auc"),
+        "trials": s["trials"],
+    })
+
+
+def findings(study: SampleCNNStudy, comparison: PerTagComparison) -> dict[str, dict]:
+    """Our numbers under the published keys: the recreation on test (as the report scores
+    it), the group-norm arm and the momenta on validation, the last step on both."""
+
+    def val(row: pd.Series) -> dict:
+        return measurement(row["val_roc_auc_mean"], row["val_roc_auc_std"], row["trials"],
+                           row["variant"])
+
+    def test(row: pd.Series) -> dict:
+        return measurement(row["test_roc_auc_mean"], row["test_roc_auc_std"], row["trials"],
+                           row["variant"])
+
+    out = {
+        "samplecnn.recreation": test(study.step("recreation")),
+        "samplecnn.no_scheduler_gain": {
+            "value": float(study.step("no scheduler")["val_roc_auc_mean"]
+                           - study.step("normalisation")["val_roc_auc_mean"]),
+            "note": "validation ROC-AUC difference to the kept normalisation"},
+        "samplecnn.long.validation": val(study.step("epochs")),
+        "samplecnn.long.test": test(study.step("epochs")),
+    }
+    for arm, (_, row) in zip(study.norm_arms, study.norms.iterrows(), strict=True):
+        if arm.norm == "group":
+            out["samplecnn.group"] = val(row)
+    if study.lee_test is not None:
+        out["lee2017.test"] = test(study.step(LEE_STEP))
+    for m, (_, row) in zip(study.momentum_values, study.momenta.iterrows(), strict=True):
+        out[f"samplecnn.momentum.{m:g}"] = val(row)
+    if comparison.guitar_gain is not None:
+        out["samplecnn.guitar_gain"] = {"value": comparison.guitar_gain,
+                                        "note": f"relative gain of the tag {HIGHLIGHT}, %"}
+    return out
+
+
+def save(profile: Profile, study: SampleCNNStudy, comparison: PerTagComparison) -> Outputs:
+    out = Outputs()
+    out.table(SLUG, study.steps, display(study))
+    out.figure(SLUG, plots.variant_bars(study.steps, "val_roc_auc", "validation ROC-AUC",
+                                        reference="report_val_roc_auc"))
+    out.table(PER_TAG_SLUG, comparison.table)
+    out.figure(PER_TAG_SLUG, plots.per_tag_comparison(comparison.table.dropna(),
+                                                      highlight=HIGHLIGHT))
+    write_artifact(SLUG, profile.name, {
+        "best_momentum": study.best_momentum,
+        "final_run_ids": [r.run_id for r in study.final_results],
+        "findings": findings(study, comparison),
+        "arms": arms(study),
+    })
+    return out
+
+
+def arms(study: SampleCNNStudy) -> dict[str, list[str]]:
+    """Run ids per arm (see :mod:`mtlib.report.verdicts`): ``samplecnn.<ARM_KEYS[step]>`` per step,
+    ``samplecnn.norm.<norm>`` and ``samplecnn.momentum.<m>`` for the two grids."""
+    out = {f"samplecnn.{ARM_KEYS[step]}": ids.split()
+           for step, ids in zip(study.steps["step"], study.steps["run_ids"], strict=True)}
+    for arm, ids in zip(study.norm_arms, study.norms["run_ids"], strict=True):
+        out[f"samplecnn.norm.{arm.norm}"] = ids.split()
+    for m, ids in zip(study.momentum_values, study.momenta["run_ids"], strict=True):
+        out[f"samplecnn.momentum.{m:g}"] = ids.split()
+    return out

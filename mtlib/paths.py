@@ -97,6 +97,16 @@ def artifacts_dir() -> Path:
     return results_dir() / "artifacts"
 
 
+def bundles_dir() -> Path:
+    """Tagger bundles: everything ``mtlib tag`` needs to score new audio with a model."""
+    return results_dir() / "bundles"
+
+
+def bundle_dir(slug: str, profile: str) -> Path:
+    """``results/bundles/<notebook slug>-<profile>/``: the bundle a notebook writes."""
+    return bundles_dir() / f"{slug}-{profile}"
+
+
 def corpus_dir(name: str) -> Path:
     """A dataset in MTAT's on-disk format (annotations_final.csv + mp3 folders 0-f)."""
     return cache_dir() / "corpora" / name

@@ -34,7 +34,8 @@ def fake_notebooks(tmp_path, monkeypatch):
     folder.mkdir()
     write_notebook(folder / "01_works.ipynb",
                    "import json, os\n"
-                   "from mtlib import paths, plots\n"
+                   "from mtlib import paths\n"
+                   "from mtlib.report import plots\n"
                    "import matplotlib.pyplot as plt\n"
                    "fig, ax = plt.subplots(); ax.plot([0, 1])\n"
                    "plots.save_figure(fig, '01_tag_distribution')\n"
@@ -152,3 +153,39 @@ def test_a_site_failure_after_a_clean_run_is_the_error(fake_notebooks, monkeypat
     monkeypatch.setattr(site, "build_site", _site_fails)
     with pytest.raises(site.SiteError, match="Sphinx failed"):
         report.run_report("smoke", progress=False)
+
+
+def test_the_run_order_follows_the_declared_inputs():
+    from mtlib.report.products import PRODUCTS, prerequisites, run_order
+
+    order = run_order()
+    assert order[-1] == "08_summary" and set(order) == set(PRODUCTS)
+    for notebook, declared in PRODUCTS.items():
+        assert all(order.index(i) < order.index(notebook) for i in declared.inputs)
+    assert prerequisites("09_future_work") == ["02_hyperparameter_search",
+                                               "03_length_stride_table",
+                                               "06_normalisation_dropout", "07_samplecnn"]
+    assert prerequisites("01_tag_distribution") == []
+
+
+def test_a_cycle_in_the_declared_inputs_is_an_error():
+    from mtlib.report import products
+
+    looped = dict(products.PRODUCTS)
+    looped["02_hyperparameter_search"] = products.Products(
+        {}, {}, "02_hyperparameter_search", inputs=("03_length_stride_table",))
+    with pytest.raises(ValueError, match="form a cycle"):
+        products.run_order(pipeline=looped)
+
+
+def test_only_adds_the_prerequisites_whose_artifacts_are_missing():
+    from mtlib.report.artifacts import write_artifact
+
+    found = report.notebooks()  # the report's own notebooks
+    stems = [p.stem for p in report.select(found, ["07"], "nothing-run-yet")]
+    assert stems == ["02_hyperparameter_search", "03_length_stride_table",
+                     "06_normalisation_dropout", "07_samplecnn"]
+    write_artifact("02_hyperparameter_search", "nothing-run-yet", {})
+    stems = [p.stem for p in report.select(found, ["07"], "nothing-run-yet")]
+    assert stems == ["03_length_stride_table", "06_normalisation_dropout", "07_samplecnn"]
+    assert [p.stem for p in report.select(found, ["07"])] == ["07_samplecnn"]

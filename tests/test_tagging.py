@@ -1,4 +1,5 @@
-"""``mtlib tag``: top tags of an audio file from a run of the store (on the smoke corpus)."""
+"""``mtlib tag``: top tags of an audio file from a tagger bundle or a run of the store (on
+the smoke corpus)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from smoke_env import session_dirs, smoke_dataset
 
 from mtlib import cli, paths
 from mtlib.config import RunConfig
-from mtlib.io import atomic_write_json
+from mtlib.training.bundle import bundle_from_run, load_bundle, save_bundle
 from mtlib.training.runs import RunStore
-from mtlib.training.tagging import LAST_REPORT_ARTIFACT, tag_file
+from mtlib.training.tagging import tag_file
 
 MTAT_CLIP = Path(__file__).parent / "data" / "joram-moments_of_clarity-08-solipsism-59-88.mp3"
 
@@ -75,15 +76,46 @@ def test_tagging_a_test_clip_reproduces_its_stored_prediction(smoke_run):
     assert np.allclose([got[t] for t in tags], y_score[0], atol=1e-5)
 
 
-def test_default_run_is_the_last_reports_best_model(smoke_run, capsys):
-    artifact = paths.artifacts_dir() / LAST_REPORT_ARTIFACT
-    artifact.unlink(missing_ok=True)
+def test_a_saved_bundle_tags_like_its_run(smoke_run, tmp_path):
+    """get_model() of a bundle read back from disk scores a file exactly like the run."""
+    folder = save_bundle(bundle_from_run(smoke_run), tmp_path / "bundle")
+    assert sorted(p.name for p in folder.iterdir()) == ["bundle.json", "weights.pt"]
+    bundle = load_bundle(folder)
+    assert (bundle.sample_rate, bundle.run_id) == (12000, smoke_run.run_id)
+    assert bundle.labels == tuple(smoke_run.metrics["tags"])
+    assert bundle.config.run_id == smoke_run.run_id
+    by_run = dict(tag_file(MTAT_CLIP, smoke_run.run_id)["scores"])
+    by_bundle = dict(tag_file(MTAT_CLIP, bundle=folder)["scores"])
+    assert by_bundle == pytest.approx(by_run, abs=1e-6)
+    # Saving again replaces the bundle and leaves no staging folder behind.
+    save_bundle(bundle, folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
+
+
+def test_default_is_the_newest_bundle(smoke_run, capsys):
+    shutil.rmtree(paths.bundles_dir(), ignore_errors=True)
     assert cli.main(["tag", str(MTAT_CLIP)]) == 2
-    assert "no report has named a model yet" in capsys.readouterr().err
-    atomic_write_json(artifact, {"profile": "smoke", "best_shallow_run_id": smoke_run.run_id})
+    assert "no tagger bundle yet" in capsys.readouterr().err
+    # A folder without its manifest (an interrupted write) is never taken for a bundle.
+    (paths.bundles_dir() / ".06_normalisation_dropout-smoke.writing").mkdir(parents=True)
+    assert cli.main(["tag", str(MTAT_CLIP)]) == 2
+    capsys.readouterr()
+    save_bundle(bundle_from_run(smoke_run), paths.bundle_dir("06_normalisation_dropout", "smoke"))
     assert cli.main(["tag", str(MTAT_CLIP), "--top", "1"]) == 0
     assert smoke_run.run_id in capsys.readouterr().out
-    artifact.unlink()
+    shutil.rmtree(paths.bundles_dir())
+
+
+def test_a_damaged_bundle_fails_with_one_line(smoke_run, tmp_path, capsys):
+    folder = save_bundle(bundle_from_run(smoke_run), tmp_path / "bundle")
+    (folder / "weights.pt").write_bytes(b"garbage")
+    assert cli.main(["tag", str(MTAT_CLIP), "--bundle", str(folder)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "weights.pt: expected a torch state dict" in err[0]
+    (folder / "bundle.json").write_text('{"format": 1, "sample_rate": 12')
+    assert cli.main(["tag", str(MTAT_CLIP), "--bundle", str(folder)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bundle.json: expected a JSON bundle manifest" in err[0]
 
 
 def test_bad_inputs_fail_with_one_line(smoke_run, tmp_path, capsys):

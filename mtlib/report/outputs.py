@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from mtlib.report import plots
-from mtlib.report.products import caption
+from mtlib.report.products import PRODUCTS, caption
 from mtlib.report.tables import save_table
 
 
@@ -31,12 +31,29 @@ class Outputs:
         save_table(data, slug, display)
         self.items.append(("table", slug, data if display is None else display))
 
+    def bundle(self, notebook: str, profile: str, result) -> None:
+        """Write the tagger bundle of finished run ``result`` (see
+        :mod:`mtlib.training.bundle`) as notebook ``notebook``'s registered bundle."""
+        from mtlib import paths
+        from mtlib.training.bundle import bundle_from_run, save_bundle
+
+        text = PRODUCTS[notebook].bundle
+        if text is None:
+            raise ValueError(f"notebook {notebook!r} declares no bundle in "
+                             "mtlib.report.products.PRODUCTS")
+        folder = save_bundle(bundle_from_run(result), paths.bundle_dir(notebook, profile))
+        self.items.append(("bundle", notebook, f"{text}: `{folder}` (run {result.run_id}; "
+                                               f"`mtlib tag AUDIO_FILE --bundle {folder}`)"))
+
     def show(self, *slugs: str) -> None:
         """Display the outputs named by ``slugs`` (default: all), each under its caption."""
         from IPython.display import Markdown, display
 
         for kind, slug, obj in self.items:
             if slugs and slug not in slugs:
+                continue
+            if kind == "bundle":
+                display(Markdown(f"**Tagger bundle.** {obj}"))
                 continue
             display(Markdown(f"**{caption(slug, kind)}** (`{slug}`)"))
             if kind == "figure":

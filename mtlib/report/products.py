@@ -1,27 +1,35 @@
-"""What each notebook writes: its figures, tables and artifact, with a caption each.
+"""The report's pipeline, declared once: what each notebook reads and what it writes.
 
-The one list of the report's outputs. The writers refuse a slug that is not listed here
-(:func:`check_slug`), the report index and notebook 08 read their figures from it, and the
-tests check every notebook's outputs against it.
+Each notebook declares its ``inputs`` (the notebooks whose artifacts it reads) beside its
+products (figures, tables, artifact, tagger bundle), with a caption each. Everything else is
+derived from this one declaration: the run order (:func:`run_order`, inputs first), what
+``mtlib report --only`` must run first (:func:`prerequisites`), the plan of training runs and
+the site's chapter order. The writers refuse a slug that is not listed here
+(:func:`check_slug`), and the tests check every notebook's outputs against it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterable
 
 SLUG = re.compile(r"^\d\d_[a-z0-9_]+$")
 
 
 @dataclass(frozen=True)
 class Products:
-    """The outputs of one notebook: ``{slug: caption}`` for figures and tables (each figure
-    as PNG and PDF, each table as CSV and Markdown), and the artifact slug it writes (or None).
-    """
+    """One notebook of the pipeline. ``inputs``: the notebooks whose artifacts it reads (and
+    so must run before it); ``figures`` and ``tables``: ``{slug: caption}`` (each figure as
+    PNG and PDF, each table as CSV and Markdown); ``artifact``: the slug of the JSON it hands
+    to later notebooks (or None); ``bundle``: the caption of the tagger bundle it writes to
+    ``results/bundles/<notebook>-<profile>/`` (or None)."""
 
     figures: dict[str, str]
     tables: dict[str, str]
     artifact: str | None = None
+    inputs: tuple[str, ...] = ()
+    bundle: str | None = None
 
 
 _SEARCH_STAGES = {
@@ -48,11 +56,13 @@ PRODUCTS: dict[str, Products] = {
                                            "(filter length, stride)"},
         tables={"03_length_stride_table": "Table I: test ROC-AUC per (filter length, stride)"},
         artifact="03_length_stride_table",
+        inputs=("02_hyperparameter_search",),
     ),
     "04_training_curves": Products(
         figures={"04_training_curves": "Figure 3: train and validation ROC-AUC per epoch"},
         tables={"04_training_curves": "Figure 3's curves: mean and std over trials"},
         artifact="04_training_curves",
+        inputs=("03_length_stride_table",),
     ),
     "05_per_tag_analysis": Products(
         figures={"05_per_tag_analysis": "Figure 4: test ROC-AUC per tag against training "
@@ -61,12 +71,15 @@ PRODUCTS: dict[str, Products] = {
                 "05_per_tag_analysis_clips": "The best and worst test clips",
                 "05_per_tag_analysis_section7": "The three clips Section VII names"},
         artifact="05_per_tag_analysis",
+        inputs=("03_length_stride_table",),
     ),
     "06_normalisation_dropout": Products(
         figures={"06_normalisation_dropout": "Table II as a figure"},
         tables={"06_normalisation_dropout": "Table II: normalisation, dropout, longer "
                                             "training"},
         artifact="06_normalisation_dropout",
+        inputs=("02_hyperparameter_search", "03_length_stride_table"),
+        bundle="The final shallow CNN of Table II (best validation trial), for `mtlib tag`",
     ),
     "07_samplecnn": Products(
         figures={"07_samplecnn": "Section VIII-B: validation ROC-AUC per SampleCNN step",
@@ -74,6 +87,7 @@ PRODUCTS: dict[str, Products] = {
         tables={"07_samplecnn": "Section VIII-B: SampleCNN steps",
                 "07_samplecnn_per_tag": "Per-tag test ROC-AUC of both models"},
         artifact="07_samplecnn",
+        inputs=("06_normalisation_dropout",),
     ),
     "09_future_work": Products(
         figures={"09_future_work": "Section IX: test ROC-AUC of every future-work arm",
@@ -85,6 +99,7 @@ PRODUCTS: dict[str, Products] = {
                 "09_future_work_per_tag": "Per-tag test ROC-AUC of every future-work arm",
                 "09_future_work_choices": "What the papers leave open, and our choices"},
         artifact="09_future_work",
+        inputs=("06_normalisation_dropout", "07_samplecnn"),
     ),
     "08_summary": Products(
         figures={},
@@ -92,17 +107,43 @@ PRODUCTS: dict[str, Products] = {
                 "08_summary": "Every published number beside ours",
                 "08_summary_deviations": "Where this profile departs from the report, and why",
                 "08_summary_readings": "Settings the report leaves open, and our reading"},
+        inputs=("02_hyperparameter_search", "03_length_stride_table", "04_training_curves",
+                "05_per_tag_analysis", "06_normalisation_dropout", "07_samplecnn",
+                "09_future_work"),
     ),
 }
 
-# The summary runs after every other notebook: it reads all their artifacts and runs.
-SUMMARY = "08_summary"
+def run_order(notebooks: Iterable[str] | None = None,
+              pipeline: dict[str, Products] | None = None) -> list[str]:
+    """``notebooks`` (default: every declared one) with each after its inputs, ties by
+    number. A notebook that is not declared runs after the declared ones. ``pipeline``:
+    the declaration (default :data:`PRODUCTS`)."""
+    pipeline = PRODUCTS if pipeline is None else pipeline
+    todo = sorted(pipeline if notebooks is None else notebooks)
+    declared = [nb for nb in todo if nb in pipeline]
+    done: list[str] = []
+    while declared:
+        ready = [nb for nb in declared if all(i in done or i not in declared
+                                              for i in pipeline[nb].inputs)]
+        if not ready:
+            raise ValueError(f"the inputs of {', '.join(declared)} form a cycle")
+        done.append(ready[0])
+        declared.remove(ready[0])
+    return done + [nb for nb in todo if nb not in pipeline]
 
 
-def run_key(notebook: str) -> tuple[bool, str]:
-    """Sort key of a notebook name (``NN_slug``): by number, the summary last. The report
-    runs the notebooks, and the site lists its chapters, in this order."""
-    return (notebook == SUMMARY, notebook)
+def prerequisites(notebook: str) -> list[str]:
+    """Every notebook whose artifact ``notebook`` needs, directly or through another, in
+    run order."""
+    found: set[str] = set()
+    stack = list(PRODUCTS[notebook].inputs) if notebook in PRODUCTS else []
+    while stack:
+        nb = stack.pop()
+        if nb not in found:
+            found.add(nb)
+            stack += PRODUCTS[nb].inputs
+    return run_order(found)
+
 
 # Notebook 08 shows these figures again, in this order.
 KEY_FIGURES = ("01_tag_distribution", "03_length_stride_table", "04_training_curves",

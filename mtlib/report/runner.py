@@ -1,7 +1,8 @@
 """``mtlib report``: build the whole reproducibility report for one profile.
 
 1. Ensure the profile's dataset (:func:`mtlib.report.profile_data.ensure_dataset`).
-2. Execute ``notebooks/NN_*.ipynb`` in order with papermill (kernel ``python3``) into
+2. Execute ``notebooks/NN_*.ipynb`` in the pipeline's order (each after the notebooks it
+   reads, :mod:`mtlib.report.products`) with papermill (kernel ``python3``) into
    ``results/executed/NN_slug.ipynb``. Each notebook gets the profile name (``profile``)
    and those flattened profile values that its ``parameters`` cell declares. Its progress
    bars, log lines and warnings go to ``results/logs/NN_slug.log`` (:mod:`mtlib.progress`),
@@ -34,10 +35,9 @@ from mtlib import paths
 from mtlib.errors import MtlibError
 from mtlib.io import atomic_write_json
 from mtlib.progress import LOG_ENV
-from mtlib.report import site
-from mtlib.report.products import run_key
+from mtlib.report import products, site
+from mtlib.report.artifacts import artifact_path
 from mtlib.report.profiles import MTAT_ROOT_ENV, Profile, available, load_profile
-from mtlib.training.tagging import LAST_REPORT_ARTIFACT
 
 KERNEL = "python3"
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
@@ -59,9 +59,10 @@ class ReportResult:
 
 
 def run_order(found: Sequence[Path]) -> list[Path]:
-    """Notebooks by number, the summary last (:func:`mtlib.report.products.run_key`): it reads every
-    other notebook's artifact, including notebook 09's."""
-    return sorted(found, key=lambda p: run_key(p.stem))
+    """Notebooks each after the notebooks whose artifacts it reads
+    (:func:`mtlib.report.products.run_order`)."""
+    by_stem = {p.stem: p for p in found}
+    return [by_stem[stem] for stem in products.run_order(by_stem)]
 
 
 def notebooks(folder: Path | None = None) -> list[Path]:
@@ -73,8 +74,11 @@ def notebooks(folder: Path | None = None) -> list[Path]:
     return found
 
 
-def select(found: Sequence[Path], only: Sequence[str] | None) -> list[Path]:
-    """Keep the notebooks named by ``only`` (``"03"`` or ``"03_length_stride_table"``)."""
+def select(found: Sequence[Path], only: Sequence[str] | None,
+           profile: str | None = None) -> list[Path]:
+    """Keep the notebooks named by ``only`` (``"03"`` or ``"03_length_stride_table"``), and
+    add each prerequisite (:func:`mtlib.report.products.prerequisites`) whose artifact for
+    ``profile`` is missing, so the selection can run."""
     if not only:
         return list(found)
     chosen = []
@@ -84,6 +88,14 @@ def select(found: Sequence[Path], only: Sequence[str] | None) -> list[Path]:
             valid = ", ".join(p.stem for p in found)
             raise MtlibError(f"no notebook {want!r}; valid: {valid}")
         chosen += [p for p in match if p not in chosen]
+    if profile is not None:
+        by_stem = {p.stem: p for p in found}
+        for nb in list(chosen):
+            for pre in products.prerequisites(nb.stem):
+                artifact = products.PRODUCTS[pre].artifact
+                missing = artifact and not artifact_path(artifact, profile).is_file()
+                if missing and pre in by_stem and by_stem[pre] not in chosen:
+                    chosen.append(by_stem[pre])
     return run_order(chosen)
 
 
@@ -190,21 +202,6 @@ def _load_timings(profile: str) -> dict:
     return old
 
 
-def _write_last_report(profile: Profile) -> None:
-    """Name the profile's best shallow model for ``mtlib tag``: Table II's final model if
-    notebook 06 ran, else the best trial of the best Table I pair."""
-    from mtlib.report.sections import length_stride_table, normalisation_dropout
-
-    best = normalisation_dropout.best_run_id(profile.name)
-    if best is None:
-        try:
-            best = length_stride_table.best_run_id(profile)
-        except MtlibError:
-            return  # the shallow notebooks were not run: nothing to name
-    atomic_write_json(paths.artifacts_dir() / LAST_REPORT_ARTIFACT,
-                      {"profile": profile.name, "best_shallow_run_id": best})
-
-
 # --- the runner -------------------------------------------------------------------------
 
 
@@ -222,7 +219,12 @@ def run_report(
         profile = load_profile(profile, data_root=data_root)
     if executor:
         profile = profile.replace(executor=executor)
-    todo = select(notebooks(notebooks_dir), only)
+    found = notebooks(notebooks_dir)
+    todo = select(found, only, profile.name)
+    added = [p.stem for p in todo if p not in select(found, only)]
+    if added and progress:
+        print(f"also running {', '.join(added)}: --only needs their artifacts for profile "
+              f"{profile.name!r}", flush=True)
     timings = _load_timings(profile.name)
     result = ReportResult(profile.name)
 
@@ -269,9 +271,8 @@ def run_report(
 
 
 def _finish(profile: Profile) -> None:
-    """Name the best shallow model for ``mtlib tag`` and build the site from the executed
-    notebooks (none before the first notebook finishes: no site)."""
-    _write_last_report(profile)
+    """Build the site from the executed notebooks (none before the first notebook finishes:
+    no site)."""
     if site.executed_notebooks():
         site.build_site(profile.name, data_root=profile.data_root)
 
@@ -298,7 +299,8 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", default="quick",
                    help=f"profile in configs/ (one of: {', '.join(available())}; default quick)")
     p.add_argument("--only", nargs="+", metavar="NN",
-                   help="run only these notebooks (numbers like 03, or full names)")
+                   help="run only these notebooks (numbers like 03, or full names), and "
+                   "the notebooks they read whose artifacts are missing")
     p.add_argument("--executor", help="where trial grids run (local | ray); overrides the profile")
     p.add_argument("--data-root", help="real MTAT folder (profile full); overrides "
                    "MTLIB_MTAT_ROOT and the profile's data.root")

@@ -36,7 +36,7 @@ import pandas as pd
 from mtlib import paths
 from mtlib.errors import MtlibError
 from mtlib.progress import logged_messages
-from mtlib.report.products import PRODUCTS, caption, run_key
+from mtlib.report.products import PRODUCTS, caption, run_order
 from mtlib.report.profiles import Profile, load_profile
 from mtlib.report.tables import effect_interval
 
@@ -88,10 +88,11 @@ class SiteError(MtlibError):
 
 
 def executed_notebooks() -> list[Path]:
-    """The executed notebooks ``NN_slug.ipynb`` in the report's order (the summary last;
-    partial ``*.failed`` ones left out)."""
-    return sorted((p for p in paths.executed_dir().glob("[0-9][0-9]_*.ipynb")
-                   if not p.stem.endswith(".failed")), key=lambda p: run_key(p.stem))
+    """The executed notebooks ``NN_slug.ipynb`` in the pipeline's run order (each after the
+    notebooks it reads, so the summary last; partial ``*.failed`` ones left out)."""
+    found = {p.stem: p for p in paths.executed_dir().glob("[0-9][0-9]_*.ipynb")
+             if not p.stem.endswith(".failed")}
+    return [found[stem] for stem in run_order(found)]
 
 
 def _read_table(slug: str, columns: Iterable[str]) -> pd.DataFrame | None:
@@ -291,7 +292,7 @@ def _files_section(profile: Profile, chapters: list[str]) -> str:
         found.setdefault(notebook, []).append((kind, slug, files))
     timed = timings.get("notebooks", {})
     rows = []
-    for notebook in sorted(set(PRODUCTS) | set(timed), key=run_key):
+    for notebook in run_order(set(PRODUCTS) | set(timed)):
         timing, outputs = timed.get(notebook), found.get(notebook, [])
         if not outputs and timing is None:
             continue  # neither ran nor wrote anything: not part of this report yet

@@ -18,7 +18,6 @@ from mtlib.report.profiles import Profile
 from mtlib.report.sections.grids import (
     aggregate,
     best_index,
-    best_run,
     measurement,
     runs_frame,
     trials,
@@ -231,8 +230,3 @@ def best_pair_runs(profile: Profile) -> tuple[tuple[int, int], list[RunResult]]:
     art = read_artifact(SLUG, profile.name)
     runs = RunStore().require(art["best_run_ids"], f"notebook {SLUG}")
     return (int(art["best_pair"][0]), int(art["best_pair"][1])), runs
-
-
-def best_run_id(profile: Profile) -> str:
-    """The best trial (by validation) of the best Table I pair."""
-    return best_run(best_pair_runs(profile)[1]).run_id

@@ -16,7 +16,7 @@ import pandas as pd
 from mtlib.config import RunConfig
 from mtlib.paper.numbers import BY_KEY
 from mtlib.report import plots
-from mtlib.report.artifacts import artifact_path, read_artifact, write_artifact
+from mtlib.report.artifacts import read_artifact, write_artifact
 from mtlib.report.outputs import Outputs
 from mtlib.report.profiles import Profile
 from mtlib.report.sections import hyperparameter_search, length_stride_table
@@ -168,8 +168,8 @@ def findings(t2: Table2) -> dict[str, dict]:
 
 
 def save(profile: Profile, t2: Table2) -> Outputs:
-    """The table, its figure, and the artifact: the kept settings and the final runs (which
-    notebook 07 and ``mtlib tag`` use)."""
+    """The table, its figure, the artifact (the kept settings and the final runs, which
+    notebooks 07 and 09 use) and the tagger bundle of the best final trial (``mtlib tag``)."""
     out = Outputs()
     out.table(SLUG, t2.frame, display(t2))
     out.figure(SLUG, plots.variant_bars(t2.frame, "test_roc_auc", "test ROC-AUC",
@@ -184,6 +184,9 @@ def save(profile: Profile, t2: Table2) -> Outputs:
         "findings": findings(t2),
         "arms": arms(t2),
     })
+    best = best_run(t2.final_results)
+    if best.run_dir is not None:  # a recorded run (the plan, tests) has no weights to bundle
+        out.bundle(SLUG, profile.name, best)
     return out
 
 
@@ -219,11 +222,3 @@ def final_runs(profile: Profile) -> list[RunResult]:
     """The trials of Table II's last row, from the run store."""
     ids = read_artifact(SLUG, profile.name)["final_run_ids"]
     return RunStore().require(ids, f"notebook {SLUG}")
-
-
-def best_run_id(profile: str) -> str | None:
-    """Table II's final model with the best validation ROC-AUC; None if notebook 06 has not
-    run for this profile."""
-    if not artifact_path(SLUG, profile).is_file():
-        return None
-    return read_artifact(SLUG, profile)["best_run_id"]

@@ -1,11 +1,13 @@
 """Every filesystem location mtlib uses, resolved from this file, never from the CWD.
 
-Two environment variables relocate the generated trees (the tests point them at a
-temporary folder):
+Environment variables relocate the generated trees and the inputs (the tests point them at
+temporary folders):
 
 - ``MTLIB_RESULTS_DIR``: figures, tables, executed notebooks, the report and the run store
   (default ``<repo>/results``).
 - ``MTLIB_CACHE_DIR``: generated corpora and prepared audio caches (default ``<repo>/cache``).
+- ``MTLIB_NOTEBOOKS_DIR``: the notebooks ``mtlib report`` runs (default ``<repo>/notebooks``).
+- ``MTLIB_MTAT_METADATA``: the MTAT metadata (default the shipped ``<repo>/data/mtat``).
 
 All helpers are functions, so a changed environment variable takes effect at once;
 :func:`environ` changes some for the length of a ``with`` block.
@@ -48,7 +50,7 @@ def data_dir() -> Path:
 
 def shipped_mtat_dir() -> Path:
     """Real MTAT metadata shipped with the repository: split lists, tag order, label matrices."""
-    return data_dir() / "mtat"
+    return Path(os.environ.get("MTLIB_MTAT_METADATA", data_dir() / "mtat")).resolve()
 
 
 def configs_dir() -> Path:
@@ -56,7 +58,7 @@ def configs_dir() -> Path:
 
 
 def notebooks_dir() -> Path:
-    return REPO_ROOT / "notebooks"
+    return Path(os.environ.get("MTLIB_NOTEBOOKS_DIR", REPO_ROOT / "notebooks")).resolve()
 
 
 def results_dir() -> Path:

@@ -93,7 +93,7 @@ def test_empty_mp3_clip_ids_are_the_documented_paths():
 
 
 def test_missing_shipped_file_names_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(paths, "shipped_mtat_dir", lambda: tmp_path)
+    monkeypatch.setenv("MTLIB_MTAT_METADATA", str(tmp_path))
     with pytest.raises(DataError, match=r"top50_tag_counts\.tsv: shipped MTAT metadata"):
         metadata.top50_tag_counts()
     (tmp_path / "musicnn-training").mkdir()

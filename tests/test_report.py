@@ -10,8 +10,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from mtlib import cli, paths
 from mtlib.errors import MtlibError
-from mtlib.report import profile_data, site
 from mtlib.report import runner as report
+from mtlib.report import site
 from mtlib.report.profiles import load_profile
 
 
@@ -45,20 +45,26 @@ def fake_notebooks(tmp_path, monkeypatch):
     write_notebook(folder / "02_breaks.ipynb", "x = 1",
                    "raise ValueError('the stand-in corpus has no valid clips\\nsecond line')")
     write_notebook(folder / "03_after.ipynb", "print('never runs')")
-    monkeypatch.setattr(paths, "notebooks_dir", lambda: folder)
+    monkeypatch.setenv("MTLIB_NOTEBOOKS_DIR", str(folder))
     # A results tree of its own: the session's tree holds the smoke report's notebooks.
     monkeypatch.setenv("MTLIB_RESULTS_DIR", str(tmp_path / "results"))
-    # The runner's dataset step is tested with the notebooks; here it must cost nothing.
-    monkeypatch.setattr(profile_data, "ensure_dataset", lambda profile, progress=True: "none")
     return folder
 
 
-def test_failing_notebook_stops_the_run_with_one_line(fake_notebooks, capsys):
-    code = cli.main(["report", "--profile", "smoke", "--no-progress"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2
-    message = err[-1]
-    assert message.startswith("mtlib report: error: notebook 02_breaks failed in cell In[4]: "
+def no_dataset(profile, progress=True):
+    """The runner's dataset step is tested with the notebooks; here it must cost nothing."""
+    return "none"
+
+
+NO_DATASET = report.Steps(ensure_dataset=no_dataset)
+
+
+def test_failing_notebook_stops_the_run_with_one_line(fake_notebooks):
+    with pytest.raises(report.NotebookFailed) as failed:
+        report.run_report("smoke", progress=False, steps=NO_DATASET)
+    message = str(failed.value)
+    assert "\n" not in message
+    assert message.startswith("notebook 02_breaks failed in cell In[4]: "
                               "ValueError: the stand-in corpus has no valid clips ...")
     assert "02_breaks.failed.ipynb" in message
 
@@ -89,7 +95,7 @@ def test_failing_notebook_stops_the_run_with_one_line(fake_notebooks, capsys):
 
 
 def test_only_reruns_the_named_notebook(fake_notebooks):
-    result = report.run_report("smoke", only=["1"], progress=False)
+    result = report.run_report("smoke", only=["1"], progress=False, steps=NO_DATASET)
     assert list(result.seconds) == ["01_works"]
     assert (paths.executed_dir() / "01_works.ipynb").is_file()
 
@@ -134,12 +140,10 @@ def _site_fails(*args, **kwargs):
     raise site.SiteError("Sphinx failed (status 1)")
 
 
-def test_a_site_failure_does_not_mask_the_notebook_failure(fake_notebooks, monkeypatch,
-                                                           capsys):
-    monkeypatch.setattr(report, "execute", _fake_execute("02_breaks"))
-    monkeypatch.setattr(site, "build_site", _site_fails)
+def test_a_site_failure_does_not_mask_the_notebook_failure(fake_notebooks, capsys):
+    steps = report.Steps(no_dataset, _fake_execute("02_breaks"), _site_fails)
     with pytest.raises(report.NotebookFailed, match="notebook 02_breaks failed") as failed:
-        report.run_report("smoke", progress=False)
+        report.run_report("smoke", progress=False, steps=steps)
     # The site was attempted (01 finished); its error is told, not raised.
     note = "the report site was not rebuilt after the failure: SiteError: Sphinx failed"
     assert any(note in n for n in failed.value.__notes__)
@@ -148,11 +152,10 @@ def test_a_site_failure_does_not_mask_the_notebook_failure(fake_notebooks, monke
         "02_breaks"]["status"] == "failed"
 
 
-def test_a_site_failure_after_a_clean_run_is_the_error(fake_notebooks, monkeypatch):
-    monkeypatch.setattr(report, "execute", _fake_execute(""))
-    monkeypatch.setattr(site, "build_site", _site_fails)
+def test_a_site_failure_after_a_clean_run_is_the_error(fake_notebooks):
+    steps = report.Steps(no_dataset, _fake_execute(""), _site_fails)
     with pytest.raises(site.SiteError, match="Sphinx failed"):
-        report.run_report("smoke", progress=False)
+        report.run_report("smoke", progress=False, steps=steps)
 
 
 def test_the_run_order_follows_the_declared_inputs():

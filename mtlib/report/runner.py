@@ -29,7 +29,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from mtlib import paths
 from mtlib.errors import MtlibError
@@ -46,6 +46,24 @@ TIMINGS_FILE = "timings.json"
 
 class NotebookFailed(MtlibError):
     """A notebook raised; the message names it, the cell and the error."""
+
+
+@dataclass(frozen=True)
+class Steps:
+    """What a report run does besides ordering and timing: ``ensure_dataset(profile,
+    progress)``, ``execute(notebook, params, kernel, progress) -> seconds`` and
+    ``build_site(profile_name, data_root=...)``. The defaults are the real ones; a test or
+    another front end passes its own."""
+
+    ensure_dataset: Callable[..., Any] | None = None
+    execute: Callable[..., float] | None = None
+    build_site: Callable[..., Any] | None = None
+
+    def resolved(self) -> Steps:
+        from mtlib.report.profile_data import ensure_dataset
+
+        return Steps(self.ensure_dataset or ensure_dataset, self.execute or execute,
+                     self.build_site or site.build_site)
 
 
 @dataclass
@@ -213,8 +231,11 @@ def run_report(
     progress: bool = True,
     notebooks_dir: Path | None = None,
     kernel: str = KERNEL,
+    steps: Steps = Steps(),
 ) -> ReportResult:
-    """Build the report (see the module docstring); returns the wall times."""
+    """Build the report (see the module docstring); returns the wall times. ``steps``: see
+    :class:`Steps`."""
+    steps = steps.resolved()
     if not isinstance(profile, Profile):
         profile = load_profile(profile, data_root=data_root)
     if executor:
@@ -228,10 +249,8 @@ def run_report(
     timings = _load_timings(profile.name)
     result = ReportResult(profile.name)
 
-    from mtlib.report.profile_data import ensure_dataset
-
     start = time.perf_counter()
-    ensure_dataset(profile, progress=progress)
+    steps.ensure_dataset(profile, progress=progress)
     result.dataset_seconds = timings["dataset_seconds"] = time.perf_counter() - start
     timings["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -254,7 +273,7 @@ def run_report(
                     print(f"[{i}/{len(todo)}] {nb.stem}", flush=True)
                 nb_start = time.perf_counter()
                 try:
-                    seconds = execute(nb, parameters_for(nb, profile), kernel, progress)
+                    seconds = steps.execute(nb, parameters_for(nb, profile), kernel, progress)
                 except NotebookFailed:
                     record(nb, time.perf_counter() - nb_start, "failed")
                     raise
@@ -264,24 +283,24 @@ def run_report(
                     print(f"[{i}/{len(todo)}] {nb.stem}: {seconds:.1f} s", flush=True)
     except BaseException as failure:
         # The site still shows what finished, but the run stops with the notebook's error.
-        _finish_after(failure, profile)
+        _finish_after(failure, profile, steps)
         raise
-    _finish(profile)
+    _finish(profile, steps)
     return result
 
 
-def _finish(profile: Profile) -> None:
+def _finish(profile: Profile, steps: Steps) -> None:
     """Build the site from the executed notebooks (none before the first notebook finishes:
     no site)."""
     if site.executed_notebooks():
-        site.build_site(profile.name, data_root=profile.data_root)
+        steps.build_site(profile.name, data_root=profile.data_root)
 
 
-def _finish_after(failure: BaseException, profile: Profile) -> None:
+def _finish_after(failure: BaseException, profile: Profile, steps: Steps) -> None:
     """:func:`_finish` after ``failure`` stopped the run. An error here must not replace
     the notebook's, so it is printed and added to ``failure`` as a note instead."""
     try:
-        _finish(profile)
+        _finish(profile, steps)
     except Exception as err:  # noqa: BLE001 - whatever it is, the notebook's error wins
         note = (f"the report site was not rebuilt after the failure: "
                 f"{type(err).__name__}: {_first_line(str(err))}")

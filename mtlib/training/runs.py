@@ -40,10 +40,14 @@ def run_lock(run_dir: Path, wait_message: Callable[[], None] | None = None) -> I
 
 
 class RunStore:
-    """Runs under ``root`` (default :func:`mtlib.paths.runs_dir`), one folder per run id."""
+    """Runs under ``root`` (default :func:`mtlib.paths.runs_dir`), one folder per run id.
+    ``train``: what trains a run that is not finished (default :func:`mtlib.training.fit.fit`;
+    same signature)."""
 
-    def __init__(self, root: str | os.PathLike | None = None) -> None:
+    def __init__(self, root: str | os.PathLike | None = None,
+                 train: Callable[..., RunResult] | None = None) -> None:
         self.root = Path(root) if root is not None else paths.runs_dir()
+        self.train = train or fit
 
     def run_dir(self, config_or_id: RunConfig | str) -> Path:
         run_id = config_or_id.run_id if isinstance(config_or_id, RunConfig) else config_or_id
@@ -123,8 +127,8 @@ class RunStore:
             if extends is not None and progress:
                 log(f"run {config.run_id}: continues the finished shorter run {extends.name} "
                     "from its last epoch")
-            return fit(config, sink=RunFolder(run_dir, on_epoch_end, extends), progress=progress,
-                       device=device)
+            return self.train(config, sink=RunFolder(run_dir, on_epoch_end, extends),
+                              progress=progress, device=device)
 
     def shorter_run(self, config: RunConfig) -> Path | None:
         """The folder of the finished run that is ``config`` with the most epochs fewer than

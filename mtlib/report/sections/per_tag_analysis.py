@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from mtlib.paper.numbers import shown
 from mtlib.report import plots
 from mtlib.report.artifacts import write_artifact
 from mtlib.report.outputs import Outputs
@@ -156,3 +157,30 @@ def save(profile: Profile, p: PerTag) -> Outputs:
     out.table(SECTION7_SLUG, p.named_clips)
     write_artifact(SLUG, profile.name, {"findings": findings(p)})
     return out
+
+
+def closing(p: PerTag) -> str:
+    """The notebook's closing paragraph (Markdown), read off ``p``."""
+    top = p.top
+    score = (f"reaches a test ROC-AUC of {top['roc_auc']:.3f}, rank {p.top_rank} of "
+             f"{p.n_scored} tags" if p.top_rank
+             else "has no test ROC-AUC (no positive test clip)")
+    hardest = ", ".join(f"{r.tag} ({r.roc_auc:.3f}, {r.n_train_pos} clips)"
+                        for r in p.hardest.itertuples())
+    clip_auc = p.clips["clip_auc"]
+    named = "".join(f"; {r.clip} scores {r.clip_auc:.2f}" for r in p.named_clips.itertuples()
+                    if r.in_test_set)
+    reported = shown("section7.clip_auc.jackass_canyon", "section7.clip_auc.secret_solution",
+                     "section7.clip_auc.back_at_you")
+    missing = (", ".join(p.section7_tags_missing) + " are not in this vocabulary."
+               if p.section7_tags_missing else "all are in this vocabulary.")
+    return (
+        f"The most frequent tag, **{top['tag']}** ({top['n_train_pos']} training clips), "
+        f"{score} (report: {shown('figure4.most_frequent_tag', 'figure4.guitar_auc')}). Among "
+        f"the tags with training clips, the hardest are {hardest}. The rank correlation "
+        f"between training count and test ROC-AUC is {p.spearman:+.2f}. Per clip, ROC-AUC over "
+        f"tags ranges from {clip_auc.min():.3f} to {clip_auc.max():.3f} (median "
+        f"{clip_auc.median():.3f}). Of the three clips Section VII names (report: {reported}), "
+        f"this run's test set holds {p.named_clips_found}{named}. Of the six tags it "
+        f"discusses, {missing}"
+    )

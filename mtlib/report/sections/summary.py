@@ -16,7 +16,7 @@ from mtlib.paper.numbers import PUBLISHED, Published, format_value
 from mtlib.report import verdicts as claims
 from mtlib.report.artifacts import artifact_path, read_artifact
 from mtlib.report.outputs import Outputs
-from mtlib.report.products import KEY_FIGURES, WITH_FINDINGS
+from mtlib.report.products import KEY_FIGURES, WITH_FINDINGS, caption
 from mtlib.report.profiles import Profile
 from mtlib.report.tables import effect_interval, mean_std
 
@@ -145,3 +145,28 @@ def key_figures() -> list[tuple[str, Any]]:
 
     return [(slug, paths.figure_path(slug, "png")) for slug in KEY_FIGURES
             if paths.figure_path(slug, "png").is_file()]
+
+
+def show_key_figures() -> None:
+    """Display the figures of :func:`key_figures`, each under its caption."""
+    from IPython.display import Image, Markdown, display
+
+    for slug, png in key_figures():
+        display(Markdown(f"**{caption(slug)}**"), Image(filename=str(png), width=640))
+
+
+def headline(s: Summary) -> str:
+    """The verdict counts, one line of Markdown."""
+    counts = ", ".join(f"{n} {v}" for v, n in s.verdicts.items())
+    return (f"**Claims:** {counts} (of {len(s.claims)}; 95 % intervals from a paired bootstrap "
+            "over test clips, see `mtlib.report.verdicts`).")
+
+
+def closing(s: Summary) -> str:
+    """The notebook's closing paragraph (Markdown), read off ``s``."""
+    verdicts = "; ".join(f"{r.claim}: **{r.verdict}**" for r in s.claims.itertuples())
+    data = ("Absolute values are not comparable: this profile trains on the synthetic "
+            "stand-in corpus, not on MagnaTagATune." if s.standin
+            else "Both columns are measured on MagnaTagATune.")
+    return (f"This profile measured {s.n_measured} of the {len(s.published)} published "
+            f"numbers. Claim by claim: {verdicts}. {data}")

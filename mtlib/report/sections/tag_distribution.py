@@ -96,3 +96,27 @@ def save(profile: Profile, dist: TagDistribution) -> Outputs:
                                             title=f"Positives per tag ({profile.data_name})"))
     out.table(SLUG, dist.counts)
     return out
+
+
+def closing(dist: TagDistribution) -> str:
+    """The notebook's closing paragraphs (Markdown), read off ``dist``."""
+    same = "also" if dist.same_top5 else "not"
+    ours = " / ".join(f"{v:.2f}" for v in dist.percent.values())
+    report = " / ".join(f"{v:.2f}" for v in dist.report_percent.values())
+    implied = ", ".join(f"{p} {min(n):,}-{max(n):,}" for p, n in dist.report_counts.items())
+    return (
+        f"The most frequent tag, **{dist.top['tag']}**, has {dist.top['train']} training "
+        f"clips; the least frequent tag with any training clip, **{dist.bottom['tag']}**, has "
+        f"{dist.bottom['train']} ({dist.ratio:.0f}x fewer). The ten most frequent tags hold "
+        f"{dist.top10_share:.0%} of all training positives. Train, validation and test hold "
+        f"{dist.part_share['train']:.0%}, {dist.part_share['valid']:.0%} and "
+        f"{dist.part_share['test']:.0%} of the positives; the five most frequent training "
+        f"tags are {same} the five most frequent test tags, in the same order."
+        f"\n\nThis profile uses {dist.total:,} clips, split {ours} %; the report used "
+        f"{dist.report_clips:,}, split {report} %, which implies {implied} clips. No top-50 "
+        f"of raw MTAT tags can hold that many clips (at most {dist.max_top50_clips:,} have "
+        "one), and the tags Section VII discusses are not in the standard top-50: the "
+        "report's list was probably a synonym-merged top-50, which cannot be checked without "
+        "MTAT's full annotations (`mtlib.forensics.vocabularies.compare_vocabularies` does it "
+        "given them)."
+    )

@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from mtlib.paper.numbers import shown
 from mtlib.report import plots
 from mtlib.report.artifacts import write_artifact
 from mtlib.report.outputs import Outputs
@@ -88,3 +89,16 @@ def save(profile: Profile, c: Curves) -> Outputs:
     out.table(SLUG, c.curve)
     write_artifact(SLUG, profile.name, {"findings": findings(c)})
     return out
+
+
+def closing(c: Curves) -> str:
+    """The notebook's closing paragraph (Markdown), read off ``c``."""
+    verdict = ("the network fits the training clips better than it generalises, as in the "
+               "report." if c.overfits else "the network does not overfit within this budget.")
+    return (
+        f"The mean validation ROC-AUC peaks at epoch **{c.best_epoch} of {c.epochs}** "
+        f"(report: {shown('figure3.best_epoch')} of {shown('figure3.epochs')}); the trials' "
+        f"own best epochs are {c.trial_best_epochs}. After the last epoch the training ROC-AUC "
+        f"is {c.last_train:.3f} and the validation ROC-AUC {c.last_val:.3f}, a gap of "
+        f"{c.gap:+.3f}: {verdict}"
+    )

@@ -59,6 +59,12 @@ def notebooks_dir() -> Path:
     return REPO_ROOT / "notebooks"
 
 
+def docs_dir() -> Path:
+    """The documentation pages (``<repo>/docs/*.md``), which the report site renders beside
+    the notebook chapters."""
+    return REPO_ROOT / "docs"
+
+
 def results_dir() -> Path:
     return Path(os.environ.get("MTLIB_RESULTS_DIR", REPO_ROOT / "results")).resolve()
 

@@ -53,7 +53,8 @@ _SPACES = re.compile(r"[^\S\u00a0]+")  # runs of white space, but for no-break s
 FILES = "files"  # the Sphinx source's copy of the figures and tables, offered as downloads
 DOCS = "docs"  # the Sphinx source's copy of docs/, the documentation pages
 # The documentation's reading order; pages not named here follow by name.
-DOCS_ORDER = ("methods", "standin", "dataset-forensics", "quick-budget", "architecture", "ray")
+DOCS_ORDER = ("methods", "standin", "real-mtat", "dataset-forensics", "quick-budget",
+              "architecture", "ray")
 # The cells papermill reads and writes parameters in: set-up, not results.
 PARAMETER_TAGS = frozenset({"parameters", "injected-parameters"})
 # Each output's files: (kind, folder under results/, extensions).

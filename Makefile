@@ -37,5 +37,5 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 > /dev/null
 	@touch $(STAMP)
 
-clean-results:
-	rm -rf results
+clean-results:  # everything generated under results/; its README stays
+	test ! -d results || find results -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +

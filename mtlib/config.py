@@ -174,7 +174,7 @@ class RunConfig(FrozenModel):
     dropout: Real | None = Field(None, ge=0, lt=1)  # None = model default (see MODEL_DEFAULTS)
     # Output biases start at the log-odds of each tag's training frequency (init_output_prior):
     # without it the un-normalised shallow CNN spends its first epochs learning the tag
-    # frequencies through the biases and stalls at that solution (see the README).
+    # frequencies through the biases and stalls at that solution (see docs/methods.md).
     output_prior: bool = True
     # SampleCNN: the segments a clip is cut into. 0: its non-overlapping 59,049-sample
     # segments (Lee et al.); N >= 2: N evenly spaced, overlapping segments (the report's ten

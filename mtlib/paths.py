@@ -61,6 +61,12 @@ def notebooks_dir() -> Path:
     return Path(os.environ.get("MTLIB_NOTEBOOKS_DIR", REPO_ROOT / "notebooks")).resolve()
 
 
+def docs_dir() -> Path:
+    """The documentation pages (``<repo>/docs/*.md``), which the report site renders beside
+    the notebook chapters."""
+    return REPO_ROOT / "docs"
+
+
 def results_dir() -> Path:
     return Path(os.environ.get("MTLIB_RESULTS_DIR", REPO_ROOT / "results")).resolve()
 

@@ -155,6 +155,9 @@ def test_internal_links_and_images_resolve(built):
     # _static/*.html are the theme's Jinja macros that Sphinx copies along, not pages.
     pages = [p for p in _files(built, ".html") if "_static" not in p.relative_to(built).parts]
     assert {p.name for p in pages} >= {"index.html", "01_first.html", "02_second.html"}
+    # The documentation pages are among the pages checked.
+    assert {p.relative_to(built).as_posix() for p in pages} >= {
+        f"{site.DOCS}/{d.stem}.html" for d in site.doc_pages()}
     assert not (built / "03_third.failed.html").exists()
     images = 0
     for page in pages:
@@ -168,6 +171,24 @@ def test_internal_links_and_images_resolve(built):
             assert target.exists(), f"{page.name}: {ref} -> {target} is missing"
             images += target.suffix == ".png" and "_images" in target.parts
     assert images >= 2  # each chapter's PNG output became a local image
+
+
+def test_docs_pages_are_rendered_and_linked(built):
+    """Each docs/*.md is a page of the site, listed on the front page after the chapters; the
+    checks above (nothing remote, every link resolves) cover these pages too."""
+    docs = site.doc_pages()
+    assert docs, f"{paths.docs_dir()}: no pages"
+    index = (built / "index.html").read_text(encoding="utf-8")
+    article = index[index.index("<article"):index.index("</article>")]
+    for page in docs:
+        html = built / site.DOCS / f"{page.stem}.html"
+        assert html.is_file(), f"{page.name}: no page {html.relative_to(built)}"
+        assert f'href="{site.DOCS}/{page.stem}.html"' in article, page.name
+        # A relative link to another docs page leads to that page's HTML.
+        text = html.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([\w-]+)\.md\)", page.read_text(encoding="utf-8")):
+            assert f'href="{target}.html' in text, f"{page.name}: link to {target}.md"
+    assert article.index("Documentation") > article.index("02_second")
 
 
 def test_front_page_order_claims_and_deviations(built):

@@ -2,16 +2,20 @@
 
 In: the executed notebooks ``results/executed/NN_slug.ipynb`` (never executed again here)
 and their logs ``results/logs/NN_slug.log``, the profile, the tables of notebooks 03, 06, 07
-and 08, every figure and table of :data:`mtlib.report.products.PRODUCTS` that exists, and
-``results/report/timings.json``. Out: ``results/report/index.html`` (the front page, which
-offers the figures and tables as downloads beside each notebook's wall time) and
-``results/report/NN_slug.html`` (one chapter per notebook); ``timings.json`` is kept.
+and 08, every figure and table of :data:`mtlib.report.products.PRODUCTS` that exists,
+``results/report/timings.json``, and the documentation pages ``docs/*.md``
+(:func:`mtlib.paths.docs_dir`). Out: ``results/report/index.html`` (the front page, which
+offers the figures and tables as downloads beside each notebook's wall time),
+``results/report/NN_slug.html`` (one chapter per notebook) and ``results/report/docs/*.html``
+(the documentation, listed after the chapters); ``timings.json`` is kept.
 
 The Sphinx source (a generated ``conf.py``, the front page ``index.md``, copies of the
-notebooks and of the figures and tables) and the build live under ``cache/site/``, never in
-the repository. The pages load nothing from the internet: the theme's assets and the site's
-stylesheet (``mtlib/report/site_assets``) are local, the widget loader (require.js from a CDN) is
-off, and math is shown as TeX text by the renderer below instead of by MathJax.
+notebooks, of ``docs/`` and of the figures and tables) and the build live under
+``cache/site/``, never in the repository. Relative links between the pages of ``docs/``
+(``[the methods](methods.md)``) become links between their HTML pages. The pages load
+nothing from the internet: the theme's assets and the site's stylesheet
+(``mtlib/report/site_assets``) are local, the widget loader (require.js from a CDN) is off,
+and math is shown as TeX text by the renderer below instead of by MathJax.
 
 A chapter shows results, as a paper does: the notebook's markdown, displayed tables and
 figures, and what it printed. Code cells show no source (the notebooks hold it), stderr is
@@ -47,6 +51,10 @@ ASSETS = Path(__file__).with_name("site_assets")  # the site's stylesheet
 STYLESHEET = "mtlib-site.css"
 _SPACES = re.compile(r"[^\S\u00a0]+")  # runs of white space, but for no-break spaces
 FILES = "files"  # the Sphinx source's copy of the figures and tables, offered as downloads
+DOCS = "docs"  # the Sphinx source's copy of docs/, the documentation pages
+# The documentation's reading order; pages not named here follow by name.
+DOCS_ORDER = ("methods", "standin", "real-mtat", "dataset-forensics", "quick-budget",
+              "architecture", "ray")
 # The cells papermill reads and writes parameters in: set-up, not results.
 PARAMETER_TAGS = frozenset({"parameters", "injected-parameters"})
 # Each output's files: (kind, folder under results/, extensions).
@@ -93,6 +101,14 @@ def executed_notebooks() -> list[Path]:
     found = {p.stem: p for p in paths.executed_dir().glob("[0-9][0-9]_*.ipynb")
              if not p.stem.endswith(".failed")}
     return [found[stem] for stem in run_order(found)]
+
+
+def doc_pages() -> list[Path]:
+    """The documentation pages ``docs/*.md`` in reading order: those of :data:`DOCS_ORDER`
+    first, then the others by name; [] without a ``docs/`` folder."""
+    pages = sorted(paths.docs_dir().glob("*.md"))
+    rank = {name: i for i, name in enumerate(DOCS_ORDER)}
+    return sorted(pages, key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
 
 
 def _read_table(slug: str, columns: Iterable[str]) -> pd.DataFrame | None:
@@ -318,10 +334,33 @@ def _files_section(profile: Profile, chapters: list[str]) -> str:
             + _markdown_table(["notebook", "wall time", "output", "files"], rows))
 
 
-def front_page(profile: Profile, chapters: list[str]) -> str:
+def _docs_section(docs: list[str]) -> str:
+    """The documentation pages (``docs/NAME`` in the Sphinx source): a list of links under
+    their titles, and a hidden toctree that puts them in the sidebar after the chapters."""
+    if not docs:
+        return ""
+    links = "\n".join(f"- {{doc}}`{doc}`" for doc in docs)
+    toctree = "\n".join(docs)
+    return f"""## Documentation
+
+How the report is reproduced and how mtlib is built: the pages of the repository's `docs/`.
+
+{links}
+
+```{{toctree}}
+:caption: Documentation
+:hidden:
+:maxdepth: 1
+
+{toctree}
+```
+"""
+
+
+def front_page(profile: Profile, chapters: list[str], docs: list[str] | None = None) -> str:
     """The MyST source of ``index.md``: what, on which data, which profile; the claims; the
     headline numbers; the deviations; the chapters as a toctree; the generated files and
-    each notebook's wall time."""
+    each notebook's wall time; the documentation pages ``docs`` (``docs/NAME``), if any."""
     toctree = "\n".join(chapters)
     return f"""# {TITLE}: a reproduction
 
@@ -358,7 +397,8 @@ Profile **{profile.name}**: {_cell(profile.description)}
 ## Generated files and run times
 
 {_files_section(profile, chapters)}
-"""
+
+{_docs_section(docs or [])}"""
 
 
 # --- the build ---------------------------------------------------------------------------
@@ -390,8 +430,12 @@ def build_site(profile_name: str, data_root: str | None = None, quiet: bool = Tr
         for f in files:
             (src / FILES / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(paths.results_dir() / f, src / FILES / f)
+    docs = doc_pages()
+    if docs:
+        shutil.copytree(paths.docs_dir(), src / DOCS)
     (src / "index.md").write_text(
-        front_page(profile, [nb.stem for nb in notebooks]), encoding="utf-8")
+        front_page(profile, [nb.stem for nb in notebooks], [f"{DOCS}/{p.stem}" for p in docs]),
+        encoding="utf-8")
     (src / "conf.py").write_text(CONF.format(
         title=TITLE, theme=THEME, html_title=f"{TITLE}: profile {profile.name}",
         files=FILES, assets=str(ASSETS), stylesheet=STYLESHEET), encoding="utf-8")
@@ -481,5 +525,5 @@ def setup(app) -> dict:
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
-__all__ = ["build_site", "executed_notebooks", "front_page", "output_files", "results_only",
-           "site_dir", "setup"]
+__all__ = ["build_site", "doc_pages", "executed_notebooks", "front_page", "output_files",
+           "results_only", "site_dir", "setup"]

@@ -17,6 +17,7 @@ notebook                  module
 06_normalisation_dropout  :mod:`.normalisation_dropout`
 07_samplecnn              :mod:`.samplecnn`
 08_summary                :mod:`.summary`
+09_future_work            :mod:`.future_work`
 ========================  ==========================================================
 
 Shared pieces: :mod:`.grids` (trial grids, mean/std over trials) and :mod:`.settings`

@@ -258,3 +258,35 @@ def test_fit_reports_to_its_sink_and_writes_no_file(tmp_path, monkeypatch):
     assert sink.calls[1][3] is True  # the first epoch always improves on nothing
     assert result.run_dir is None and list(tmp_path.iterdir()) == []
     assert not (tmp_path / "results").exists()
+
+
+DAMAGE = {
+    "truncated metrics.json": ("metrics.json", lambda p: p.write_text(p.read_text()[:40])),
+    "garbage predictions.npz": ("predictions.npz", lambda p: p.write_bytes(b"\x93NUMPY garbage")),
+    "empty history.csv": ("history.csv", lambda p: p.write_text("")),
+    "edited config.json": ("config.json", lambda p: p.write_text(
+        p.read_text().replace('"lr": 0.1', '"lr": 0.2'))),
+}
+
+
+@pytest.mark.parametrize("fault", list(DAMAGE))
+def test_a_damaged_run_is_set_aside_and_trained_again(tmp_path, fault, capsys):
+    store = RunStore(tmp_path / "runs")
+    cfg = CFG.replace(epochs=1)
+    first = store.get_or_run(cfg, progress=False)
+    name, damage = DAMAGE[fault]
+    damage(store.run_dir(cfg) / name)
+    capsys.readouterr()
+
+    assert store.load(cfg.run_id) is None  # never read as a finished run
+    warning = capsys.readouterr().out.strip().splitlines()
+    assert len(warning) == 1 and f"run {cfg.run_id} is damaged" in warning[0]
+    assert name in warning[0] and "will train again" in warning[0]
+    aside = [p for p in store.root.iterdir() if p.name.startswith(f"{cfg.run_id}.damaged-")]
+    assert len(aside) == 1 and (aside[0] / name).is_file()  # kept for inspection
+    assert str(aside[0]) in warning[0]
+
+    again = store.get_or_run(cfg, progress=False)
+    assert again.metrics["test_roc_auc"] == first.metrics["test_roc_auc"]
+    assert store.load(cfg.run_id).metrics == again.metrics
+    assert [r.run_id for r in store.finished()] == [cfg.run_id]  # the set-aside copy is not

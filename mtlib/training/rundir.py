@@ -14,7 +14,11 @@
 
 Every file is written atomically (temp file + rename). :class:`RunFolder` writes
 ``metrics.json`` and then ``status.json`` = finished last, so a crash never leaves a run that
-looks finished. This module sits at the bottom of the package: the training loop returns a
+looks finished. Reading a finished run back checks that every file the report reads parses
+(config, metrics, history, predictions); a run damaged after it finished (a disk error, a
+hand edit) raises :class:`DamagedRun`, and the run store sets it aside and trains it again.
+
+This module sits at the bottom of the package: the training loop returns a
 :class:`RunResult` without knowing any of these files, and the run store
 (:mod:`mtlib.training.runs`) decides what is written where.
 """
@@ -49,6 +53,10 @@ PREDICTIONS_FILE = "predictions.npz"
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
 LOCK_FILE = ".lock"
+
+
+class DamagedRun(MtlibError):
+    """A finished run whose files no longer parse; the message names the file and the fault."""
 
 
 @dataclass
@@ -237,16 +245,60 @@ class RunFolder:
                 and (self.run_dir / METRICS_FILE).is_file())
 
     def load(self) -> RunResult | None:
-        """The finished run in this folder, or None if it is not finished."""
+        """The finished run in this folder, or None if it is not finished. Raises
+        :class:`DamagedRun` when a file of a finished run does not parse, or its config hashes
+        to another run id (edited, or written by an mtlib version with other fields)."""
         if not self.is_finished():
             return None
         path = self.run_dir / CONFIG_FILE
-        config = RunConfig.from_dict(json.loads(path.read_text("utf-8")))
+        config = _parsed(path, lambda: RunConfig.from_dict(json.loads(path.read_text("utf-8"))))
         if config.run_id != self.run_dir.name:
-            raise MtlibError(
+            raise DamagedRun(
                 f"{path}: config hashes to {config.run_id}, not the folder name "
-                f"{self.run_dir.name} (written by another mtlib version?)"
+                f"{self.run_dir.name} (edited, or written by another mtlib version)"
             )
-        metrics = json.loads((self.run_dir / METRICS_FILE).read_text("utf-8"))
-        history = read_history(self.run_dir / HISTORY_FILE)
-        return RunResult(config.run_id, config, self.run_dir, metrics, history)
+        metrics = _parsed(self.run_dir / METRICS_FILE, lambda: _read_metrics(
+            self.run_dir / METRICS_FILE))
+        history = _parsed(self.run_dir / HISTORY_FILE, lambda: _read_finished_history(
+            self.run_dir / HISTORY_FILE))
+        predictions = _parsed(self.run_dir / PREDICTIONS_FILE, lambda: _checked_predictions(
+            self.run_dir / PREDICTIONS_FILE))
+        return RunResult(config.run_id, config, self.run_dir, metrics, history, predictions)
+
+
+REQUIRED_METRICS = ("test_roc_auc", "val_roc_auc", "best_epoch", "epochs_run")
+
+
+def _parsed(path: Path, read: Callable[[], Any]) -> Any:
+    """``read()``, with any failure to parse ``path`` raised as :class:`DamagedRun`."""
+    try:
+        return read()
+    except DamagedRun:
+        raise
+    except Exception as err:  # noqa: BLE001 - json, pandas, numpy and pydantic all differ
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise DamagedRun(f"{path}: damaged ({type(err).__name__}: {first})") from None
+
+
+def _read_metrics(path: Path) -> dict[str, Any]:
+    metrics = json.loads(path.read_text("utf-8"))
+    missing = [k for k in REQUIRED_METRICS if not isinstance(metrics, dict) or k not in metrics]
+    if missing:
+        raise DamagedRun(f"{path}: damaged (no {', '.join(missing)})")
+    return metrics
+
+
+def _read_finished_history(path: Path) -> pd.DataFrame:
+    frame = read_history(path)
+    if frame.empty:
+        raise DamagedRun(f"{path}: damaged (no epoch rows)")
+    return frame
+
+
+def _checked_predictions(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    clip_ids, y_true, y_score, tags = read_predictions(path)
+    n, t = len(clip_ids), len(tags)
+    if y_true.shape != (n, t) or y_score.shape != (n, t):
+        raise DamagedRun(f"{path}: damaged (shapes {y_true.shape} and {y_score.shape} for "
+                         f"{n} clips and {t} tags)")
+    return clip_ids, y_true, y_score, tags

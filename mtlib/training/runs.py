@@ -11,15 +11,25 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from mtlib import paths
 from mtlib.config import RunConfig
 from mtlib.errors import MtlibError
-from mtlib.progress import log
+from mtlib.progress import announce, log
 from mtlib.training.fit import fit
-from mtlib.training.rundir import LOCK_FILE, EpochHook, RunFolder, RunResult, read_status
+from mtlib.training.rundir import (
+    LOCK_FILE,
+    DamagedRun,
+    EpochHook,
+    RunFolder,
+    RunResult,
+    read_status,
+)
+
+DAMAGED_SUFFIX = ".damaged"  # a set-aside run folder: <run_id>.damaged-<time>-<pid>
 
 
 @contextlib.contextmanager
@@ -61,8 +71,29 @@ class RunStore:
         return RunFolder(self.run_dir(config_or_id)).is_finished()
 
     def load(self, run_id: str) -> RunResult | None:
-        """The finished run ``run_id``, or None if it is not finished."""
-        return RunFolder(self.run_dir(run_id)).load()
+        """The finished run ``run_id``, or None if it is not finished. A finished run whose
+        files no longer parse is set aside (:meth:`set_aside`) with a one-line warning, and
+        is then not finished: the next :meth:`get_or_run` trains it again."""
+        try:
+            return RunFolder(self.run_dir(run_id)).load()
+        except DamagedRun as err:
+            aside = self.set_aside(run_id)
+            if aside is not None:
+                announce(f"warning: run {run_id} is damaged ({err}); moved to {aside} for "
+                         "inspection, and it will train again")
+            return None
+
+    def set_aside(self, run_id: str) -> Path | None:
+        """Move run folder ``run_id`` to ``<run_id>.damaged-<time>`` beside it, which is no
+        run id, so nothing reads it as a run and nothing is lost. None if another process
+        moved it first."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.root / f"{run_id}{DAMAGED_SUFFIX}-{stamp}-{os.getpid()}"
+        try:
+            os.replace(self.run_dir(run_id), aside)
+        except FileNotFoundError:
+            return None
+        return aside
 
     def require(self, run_ids: list[str], made_by: str) -> list[RunResult]:
         """Finished runs by id; MtlibError naming what trains them (``made_by``) if one is
@@ -79,15 +110,16 @@ class RunStore:
     def finished(self) -> list[RunResult]:
         """Every finished run in the store, sorted by run id.
 
-        Folders whose config no longer hashes to their name (written by an mtlib version with
-        other RunConfig fields) are skipped.
+        Folders that do not load (damaged, or a config that no longer hashes to their name:
+        written by an mtlib version with other RunConfig fields) are skipped and left as
+        they are.
         """
         if not self.root.is_dir():
             return []
         results = []
         for run_id in sorted(p.name for p in self.root.iterdir() if p.is_dir()):
             try:
-                result = self.load(run_id)
+                result = RunFolder(self.run_dir(run_id)).load()
             except (MtlibError, TypeError, ValueError):
                 continue
             if result is not None:

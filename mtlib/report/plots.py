@@ -308,3 +308,24 @@ def per_tag_pairs(per_tag: pd.DataFrame, pairs: list[tuple[str, str, str, str]],
         ax.set_xlabel("\n".join(textwrap.wrap(f"{base_label}: test ROC-AUC per tag", 40)))
         ax.set_ylabel("this arm: test ROC-AUC per tag")
     return fig
+
+
+def seed_strip(runs: pd.DataFrame) -> plt.Figure:
+    """Notebook 10: each seed's test ROC-AUC, one row per model family, the family's mean
+    marked. ``runs``: family, reference, seed, test_roc_auc."""
+    families = list(dict.fromkeys(runs["reference"]))
+    fig, ax = plt.subplots(figsize=(6.4, 0.6 * max(len(families), 1) + 1.2))
+    for row, (_, group) in enumerate(runs.groupby("reference", sort=False)):
+        ax.scatter(group["test_roc_auc"], np.full(len(group), row), color=PALETTE[0],
+                   alpha=0.8, label="one seed" if row == 0 else None, zorder=3)
+        ax.scatter([group["test_roc_auc"].mean()], [row], marker="|", s=400,
+                   color=PALETTE[1], label="mean" if row == 0 else None, zorder=2)
+    ax.set_yticks(range(len(families)),
+                  [textwrap.fill(f, 28) for f in families] if families else [])
+    ax.set_ylim(len(families) - 0.5, -0.5)
+    ax.set_xlabel("test ROC-AUC")
+    ax.set_ylabel("reference configuration")
+    ax.grid(axis="y", visible=False)
+    if families:
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
+    return fig

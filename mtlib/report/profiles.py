@@ -5,6 +5,14 @@ grouped in sections; flattening joins section and key with ``_`` (``shallow: {ep
 becomes the field ``shallow_epochs``). The flat names are the papermill parameters of the
 notebooks, so a notebook's parameters cell reads like the profile it runs with.
 
+``full`` holds every key. The other profiles ``extends: full`` and hold only the keys they
+change, each beside its reason (``shallow: {epochs: {value: 15, why: "CPU budget"}}``); a
+changed key without a reason, a key full does not have, or a value full already holds is an
+error naming the file and the key. A profile's ``deviations`` (the reasons the ledger reads,
+keyed by its settings, :mod:`mtlib.paper.ledger`) are those of the profile it extends,
+replaced by the reason beside each changed key for the settings that key moves, and kept
+where the profile departs from the report.
+
 ``smoke``: a tiny stand-in corpus, one epoch, tiny grids (the test suite).
 ``quick``: the stand-in corpus with settings shrunk to fit a 2-core CPU (``make reproduce``).
 ``full``: real MagnaTagATune with the report's settings (needs a GPU).
@@ -12,6 +20,7 @@ notebooks, so a notebook's parameters cell reads like the profile it runs with.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
@@ -43,6 +52,8 @@ SOURCES: tuple[str, ...] = get_args(Source)
 MTAT_ROOT_ENV = "MTLIB_MTAT_ROOT"
 # Top-level keys that belong to no section.
 TOP_LEVEL = ("description", "executor", "deviations")
+# The top-level key of a profile that holds only what it changes from another.
+EXTENDS = "extends"
 SECTIONS = ("data", "shallow", "search", "table1", "table2", "samplecnn", "future")
 
 
@@ -81,9 +92,10 @@ class Profile(FrozenModel):
     name: str  # file stem in configs/: smoke | quick | full
     description: str
     executor: ExecutorName  # where trial grids run, see mtlib.training.executors.run_grid
-    # Why this profile departs from the report, per setting of mtlib.paper.ledger.SETTINGS: in the
-    # YAML a mapping {ledger key: reason}, kept as sorted (key, reason) pairs so the profile
-    # stays hashable. A departure without a reason here fails the tests.
+    # Why this profile departs from the report, per setting of mtlib.paper.ledger.SETTINGS: in
+    # full's YAML a mapping {ledger key: reason}; in a profile extending it, gathered from the
+    # reasons beside its keys (see load_profile). Kept as sorted (key, reason) pairs so the
+    # profile stays hashable. A departure without a reason here fails the tests.
     deviations: Annotated[tuple[tuple[str, str], ...], BeforeValidator(_pairs)] = ()
     # --- data ---------------------------------------------------------------------
     data_source: Source  # "standin" (generated corpus) or "mtat" (real audio at data_root)
@@ -215,9 +227,21 @@ def profile_path(name: str) -> Path:
 def load_profile(name_or_path: str | os.PathLike, data_root: str | None = None) -> Profile:
     """Read and check a profile by name (``configs/<name>.yaml``) or by YAML path.
 
+    A profile file either holds every key (``full``) or ``extends`` another profile and holds
+    only the keys it changes, each as ``{value: ..., why: ...}`` (see :func:`overrides`).
     The data root of an ``mtat`` profile comes from, in order: ``data_root`` (the CLI flag),
     the ``MTLIB_MTAT_ROOT`` environment variable, the YAML's ``data.root``.
     """
+    return _load(_find(name_or_path), data_root, chain=())
+
+
+def _data_root(flat: dict[str, Any], data_root: str | None, chain: tuple[Path, ...]) -> None:
+    """Set the data root of an mtat profile (not of a parent read for a profile extending it)."""
+    if flat.get("data_source") == "mtat" and not chain:
+        flat["data_root"] = data_root or os.environ.get(MTAT_ROOT_ENV) or flat["data_root"]
+
+
+def _find(name_or_path: str | os.PathLike) -> Path:
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         path = profile_path(str(name_or_path))
@@ -225,18 +249,115 @@ def load_profile(name_or_path: str | os.PathLike, data_root: str | None = None) 
             raise ProfileError(
                 f"{path}: no such profile {str(name_or_path)!r}; valid: {', '.join(available())}"
             )
+    return path
+
+
+def _load(path: Path, data_root: str | None, chain: tuple[Path, ...]) -> Profile:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise ProfileError(f"{path}: cannot read the profile YAML ({err})") from err
+    if isinstance(raw, dict) and EXTENDS in raw:
+        return _extend(path, raw, data_root, chain)
     try:
-        flat = flatten(raw)
+        try:
+            flat = flatten(raw)
+        except ProfileError as err:
+            if isinstance(raw, dict) and str(err).startswith("missing key"):
+                raise ProfileError(f"{err} (a profile that states only what it changes "
+                                   f"starts with '{EXTENDS}: full')") from None
+            raise
         flat["name"] = path.stem
-        if flat.get("data_source") == "mtat":
-            flat["data_root"] = data_root or os.environ.get(MTAT_ROOT_ENV) or flat["data_root"]
+        _data_root(flat, data_root, chain)
         return Profile(**flat)
     except ProfileError as err:
         raise ProfileError(f"{path}: {err}") from None
+
+
+def _extend(path: Path, raw: dict[str, Any], data_root: str | None,
+            chain: tuple[Path, ...]) -> Profile:
+    """The profile ``raw`` (a file holding ``extends:``) over its parent."""
+    from mtlib.paper import ledger  # the ledger reads profiles: import it when one extends
+
+    parent_name = raw[EXTENDS]
+    if not isinstance(parent_name, str) or not parent_name:
+        raise ProfileError(f"{path}: {EXTENDS} = {parent_name!r}: expected a profile name")
+    parent_path = (path.parent / parent_name if Path(parent_name).suffix in (".yaml", ".yml")
+                   else profile_path(parent_name))
+    if not parent_path.is_file():
+        raise ProfileError(f"{path}: {EXTENDS} = {parent_name!r}: no such profile; valid: "
+                           f"{', '.join(available())}")
+    if parent_path.resolve() in chain + (path.resolve(),):
+        raise ProfileError(f"{path}: {EXTENDS} = {parent_name!r} extends itself")
+    parent = _load(parent_path, None, chain + (path.resolve(),))
+    try:
+        values, whys = overrides(raw)
+        flat = {**parent.to_flat(), **values, "name": path.stem,
+                "description": raw["description"], "deviations": ()}
+        _data_root(flat, data_root, chain)
+        child = Profile(**flat)
+        same = [k for k in values if _same_value(getattr(child, k), getattr(parent, k))]
+        if same:
+            raise ProfileError(f"{_dotted(same[0])} = {plain(getattr(child, same[0]))!r} is "
+                               f"already the value in profile {parent_name!r}; drop the key")
+    except ProfileError as err:
+        raise ProfileError(f"{path}: {err}") from None
+    # The reasons the ledger reads (keyed by its settings): the parent's, replaced by the reason
+    # beside each changed key for the settings that key moves; kept where the child departs
+    # from the report.
+    own: dict[str, list[str]] = {}
+    for name, why in whys.items():
+        for setting in ledger.settings_of(name, getattr(child, name), parent):
+            own.setdefault(setting.key, []).append(why)
+    reasons = {**dict(parent.deviations),
+               **{k: " ".join(dict.fromkeys(v)) for k, v in own.items()}}
+    departs = set(ledger.deviations(child.replace(deviations=reasons))["key"])
+    return child.replace(deviations={k: v for k, v in reasons.items() if k in departs})
+
+
+def overrides(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The flat values and reasons of a profile that extends another: ``{section: {key:
+    {value: v, why: reason}}}`` -> ``({section_key: v}, {section_key: reason})``.
+
+    Every changed key carries its reason; ``description`` is the profile's own (required) and
+    ``executor`` is a key like the others. Unknown keys and keys without a reason raise.
+    """
+    allowed = (EXTENDS, "description", "executor")
+    for key in raw:
+        if key not in allowed and key not in SECTIONS:
+            raise ProfileError(
+                f"unknown key {key!r}; valid top-level keys: {', '.join(allowed)}, "
+                f"sections: {', '.join(SECTIONS)}"
+            )
+    if not isinstance(raw.get("description"), str):
+        raise ProfileError("description: expected the profile's own one-line description")
+    entries: dict[str, Any] = {}
+    if "executor" in raw:
+        entries["executor"] = raw["executor"]
+    for section in SECTIONS:
+        if section not in raw:
+            continue
+        if not isinstance(raw[section], dict):
+            raise ProfileError(f"section {section!r}: expected a mapping of keys to values")
+        entries.update({f"{section}_{sub}": v for sub, v in raw[section].items()})
+    valid = [k for k in field_names() if k not in ("name", "description", "deviations")]
+    unknown = sorted(set(entries) - set(valid))
+    if unknown:
+        raise ProfileError(f"unknown key(s) {[_dotted(k) for k in unknown]}; valid: "
+                           f"{', '.join(_dotted(k) for k in valid)}")
+    values, whys = {}, {}
+    for name, entry in entries.items():
+        if (not isinstance(entry, dict) or set(entry) != {"value", "why"}
+                or not isinstance(entry["why"], str) or not entry["why"].strip()):
+            raise ProfileError(f"{_dotted(name)}: a changed key holds its value and the reason "
+                               f"for the change, as {{value: ..., why: ...}}; got {entry!r}")
+        values[name], whys[name] = entry["value"], entry["why"]
+    return values, whys
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    # JSON text: 1 and 1.0 differ (the run id hashes them differently).
+    return json.dumps(plain(a)) == json.dumps(plain(b))
 
 
 def flatten(raw: Any) -> dict[str, Any]:

@@ -287,3 +287,22 @@ def test_a_profile_may_extend_a_smaller_one(tmp_path):
                                                 description=smoke.description,
                                                 deviations=smoke.deviations) == smoke
     assert p.reason("shallow.epochs") == "a test"
+
+
+def test_sections_read_the_flat_fields():
+    p = load_profile("quick")
+    assert p.shallow.epochs == p.shallow_epochs == 15
+    assert p.search.lrs == p.search_lrs and p.data.source == "standin"
+    assert list(p.sections()) == ["data", "shallow", "search", "table1", "table2", "samplecnn",
+                                  "future"]
+    # Every field but the top-level ones lives in exactly one section.
+    in_sections = {f"{name}_{k}" for name, sec in p.sections().items() for k, _ in sec}
+    assert in_sections == set(field_names()) - {"name", "description", "executor", "deviations"}
+    assert p.future.to_dict() == {"trials": 1, "epochs": 12, "stride": 1024,
+                                  "embedding_weight": 1.0}
+    with pytest.raises(AttributeError, match="no key 'epochz'; valid: sample_rate, epochs"):
+        p.shallow.epochz  # noqa: B018
+    with pytest.raises(AttributeError, match="read-only"):
+        p.shallow.epochs = 3
+    with pytest.raises(ProfileError, match="unknown profile section 'training'"):
+        p.section("training")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
@@ -81,6 +82,45 @@ def _pairs(value: Any) -> Any:
 
 def _grid(items: str) -> Any:
     return Field(description=f"a non-empty list of distinct {items}")
+
+
+class Section:
+    """A read-only view of one section of a profile: ``profile.shallow.epochs`` is the field
+    ``profile.shallow_epochs``. Iterating gives ``(key, value)`` pairs, as for the profile."""
+
+    __slots__ = ("_name", "_values")
+
+    def __init__(self, name: str, values: dict[str, Any]) -> None:
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_values", values)
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(f"profile section {self._name!r} has no key {key!r}; valid: "
+                                 f"{', '.join(self._values)}") from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError(f"profile section {self._name!r} is read-only; use "
+                             f"Profile.replace({self._name}_{key}=...)")
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return iter(self._values.items())
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Section) and (self._name, self._values)
+                == (other._name, other._values))
+
+    def __hash__(self) -> int:
+        return hash((self._name, tuple(self._values.items())))
+
+    def __repr__(self) -> str:
+        return f"Section({self._name!r}, {self._values!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{key: value}`` with plain (JSON) values, as the YAML section reads."""
+        return {k: plain(v) for k, v in self._values.items()}
 
 
 class Profile(FrozenModel):
@@ -198,6 +238,46 @@ class Profile(FrozenModel):
     def key(cls, name: str) -> str:
         """The dotted YAML key: ``shallow_epochs`` -> ``shallow.epochs``."""
         return _dotted(name)
+
+    # --- sections: profile.shallow.epochs reads profile.shallow_epochs -----------------
+    def section(self, name: str) -> Section:
+        """The fields of section ``name`` (``data``, ``shallow``, ...) without its prefix."""
+        if name not in SECTIONS:
+            raise ProfileError(f"unknown profile section {name!r}; valid: {', '.join(SECTIONS)}")
+        prefix = name + "_"
+        return Section(name, {f[len(prefix):]: v for f, v in self if f.startswith(prefix)})
+
+    def sections(self) -> dict[str, Section]:
+        """Every section, in the YAML's order."""
+        return {name: self.section(name) for name in SECTIONS}
+
+    @property
+    def data(self) -> Section:
+        return self.section("data")
+
+    @property
+    def shallow(self) -> Section:
+        return self.section("shallow")
+
+    @property
+    def search(self) -> Section:
+        return self.section("search")
+
+    @property
+    def table1(self) -> Section:
+        return self.section("table1")
+
+    @property
+    def table2(self) -> Section:
+        return self.section("table2")
+
+    @property
+    def samplecnn(self) -> Section:
+        return self.section("samplecnn")
+
+    @property
+    def future(self) -> Section:
+        return self.section("future")
 
     # --- views --------------------------------------------------------------------
     def to_flat(self) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from mtlib.report.profiles import (
     flatten,
     load_profile,
     resolve,
+    run_config,
+    run_fields,
 )
 
 
@@ -306,3 +308,24 @@ def test_sections_read_the_flat_fields():
         p.shallow.epochs = 3
     with pytest.raises(ProfileError, match="unknown profile section 'training'"):
         p.section("training")
+
+
+def test_run_config_maps_each_family():
+    quick = load_profile("quick")
+    shallow = run_config(quick, "shallow", lr=0.05)
+    assert (shallow.model, shallow.dataset, shallow.split, shallow.epochs, shallow.lr,
+            shallow.output_prior) == ("dieleman", "standin-quick", "dieleman", 15, 0.05, True)
+    search = run_config(quick, "search")
+    assert search.epochs == quick.search_epochs and search.sample_rate == 12000
+    deep = run_config(quick, "samplecnn")
+    assert (deep.model, deep.epochs, deep.segments, deep.train_segments, deep.amp) == (
+        "samplecnn", 1, 0, "crop", True)
+    # Notebook 09's arms start from an earlier run's configuration.
+    future = run_config(quick, "future_shallow", base=shallow.replace(dropout=0.2), seed=0)
+    assert (future.epochs, future.length, future.stride, future.dropout, future.lr) == (
+        12, 1024, 1024, 0.2, 0.05)
+    full = load_profile("full")
+    assert run_fields(full, "future_shallow") == {"epochs": 30}
+    assert run_fields(full, "future_samplecnn") == {"epochs": 20}
+    with pytest.raises(ProfileError, match="unknown run family 'lstm'; valid: shallow, search"):
+        run_fields(full, "lstm")

@@ -39,6 +39,7 @@ from mtlib.config import (
     LayerNorm,
     Loss,
     Real,
+    RunConfig,
     Split,
     TrainSegments,
     distinct,
@@ -48,6 +49,8 @@ from mtlib.errors import MtlibError
 
 Source = Literal["standin", "mtat"]
 SearchStart = Literal["random", "fixed"]
+# The kinds of run a profile configures, see run_config.
+Family = Literal["shallow", "search", "samplecnn", "future_shallow", "future_samplecnn"]
 SOURCES: tuple[str, ...] = get_args(Source)
 # Overrides the data root of a profile whose data.source is "mtat".
 MTAT_ROOT_ENV = "MTLIB_MTAT_ROOT"
@@ -486,6 +489,47 @@ def resolve(profile: str, namespace: dict[str, Any] | None = None) -> Profile:
     if changes.get("data_root", "") is None:
         del changes["data_root"]
     return base.replace(**changes)
+
+
+def run_fields(profile: Profile, family: Family) -> dict[str, Any]:
+    """The RunConfig fields that ``profile`` sets for a run of ``family``: the one mapping
+    from profile fields to RunConfig fields.
+
+    ``shallow``: the Dieleman CNN of Tables I and II; ``search``: the same CNN on the search's
+    budget (Section V); ``samplecnn``: SampleCNN (Section VIII-B); ``future_shallow`` and
+    ``future_samplecnn``: notebook 09's arms, on the run of Table II's last row or
+    SampleCNN's last step.
+    """
+    data = {"dataset": profile.data.name, "split": profile.data.split,
+            "require_tag": profile.data.require_tag}
+    shallow, search, deep = profile.shallow, profile.search, profile.samplecnn
+    if family in ("shallow", "search"):
+        budget = shallow if family == "shallow" else search
+        return {**data, "model": "dieleman", "sample_rate": shallow.sample_rate,
+                "batch_clips": shallow.batch_clips, "epochs": budget.epochs,
+                "max_train_clips": budget.max_train_clips, "loss": shallow.loss,
+                "output_prior": shallow.output_prior}
+    if family == "samplecnn":
+        return {**data, "model": "samplecnn", "sample_rate": deep.sample_rate,
+                "batch_clips": deep.batch_clips, "epochs": deep.epochs,
+                "max_train_clips": deep.max_train_clips, "segments": deep.segments,
+                "train_segments": deep.train_segments, "loss": deep.loss,
+                "output_prior": deep.output_prior, "amp": deep.amp}
+    if family == "future_shallow":  # Table II's dropout step, or future.epochs / future.stride
+        stride = profile.future.stride
+        return {"epochs": profile.future.epochs or shallow.epochs,
+                **({"length": stride, "stride": stride} if stride else {})}
+    if family == "future_samplecnn":  # SampleCNN's momentum step
+        return {"epochs": deep.epochs}
+    raise ProfileError(f"unknown run family {family!r}; valid: {', '.join(get_args(Family))}")
+
+
+def run_config(profile: Profile, family: Family, base: RunConfig | None = None,
+               **changes: Any) -> RunConfig:
+    """A RunConfig for a run of ``family`` (:func:`run_fields`) with ``changes`` on top:
+    built from RunConfig's defaults, or from ``base`` (an earlier run's configuration)."""
+    fields = {**run_fields(profile, family), **changes}
+    return base.replace(**fields) if base is not None else RunConfig(**fields)
 
 
 def differences(profile: Profile, reference: Profile, fields: list[str]) -> list[tuple]:

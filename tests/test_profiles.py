@@ -329,3 +329,20 @@ def test_run_config_maps_each_family():
     assert run_fields(full, "future_samplecnn") == {"epochs": 20}
     with pytest.raises(ProfileError, match="unknown run family 'lstm'; valid: shallow, search"):
         run_fields(full, "lstm")
+
+
+def test_resolve_reads_the_injected_profile_and_sets_the_notebooks_names(tmp_path):
+    from papermill.translators import PythonTranslator
+
+    full = load_profile("full", data_root=str(tmp_path)).replace(executor="ray")
+    # What mtlib report injects: the resolved profile as one Python literal.
+    injected = eval(PythonTranslator.translate(full.to_flat()))  # noqa: S307 - our own literal
+    # The parameters cell's defaults (quick's) are not applied; they take the profile's values.
+    namespace = {"profile": injected, "executor": "local", "shallow_epochs": 15,
+                 "table1_pairs": [[1024, 1024]]}
+    p = resolve(injected, namespace)
+    assert p == full and p.data_root == str(tmp_path) and p.executor == "ray"
+    assert namespace == {"profile": "full", "executor": "ray", "shallow_epochs": 30,
+                         "table1_pairs": [list(pair) for pair in full.table1_pairs]}
+    # Run again on the names it set (a cell rerun), the notebook gets the same profile.
+    assert resolve(namespace["profile"], dict(namespace, data_root=str(tmp_path))) == full

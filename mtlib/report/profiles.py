@@ -2,8 +2,11 @@
 
 A profile says which dataset the report runs on and how much training it does. The YAML is
 grouped in sections; flattening joins section and key with ``_`` (``shallow: {epochs: 30}``
-becomes the field ``shallow_epochs``). The flat names are the papermill parameters of the
-notebooks, so a notebook's parameters cell reads like the profile it runs with.
+becomes the field ``shallow_epochs``); ``profile.shallow.epochs`` reads it by section. A
+notebook's parameters cell assigns flat names, its defaults for a run on its own, so it reads
+like the profile; ``mtlib report`` passes a notebook the whole resolved profile as the one
+parameter ``profile`` (:func:`resolve`). :func:`run_config` maps a profile to the RunConfig
+of each kind of run.
 
 ``full`` holds every key. The other profiles ``extends: full`` and hold only the keys they
 change, each beside its reason (``shallow: {epochs: {value: 15, why: "CPU budget"}}``); a
@@ -15,6 +18,7 @@ where the profile departs from the report.
 
 ``smoke``: a tiny stand-in corpus, one epoch, tiny grids (the test suite).
 ``quick``: the stand-in corpus with settings shrunk to fit a 2-core CPU (``make reproduce``).
+``rehearsal``: full's code paths on a tiny stand-in under real MTAT clip ids.
 ``full``: real MagnaTagATune with the report's settings (needs a GPU).
 """
 
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
@@ -288,7 +292,8 @@ class Profile(FrozenModel):
         return {name: plain(value) for name, value in self}
 
     def parameters(self) -> dict[str, Any]:
-        """Papermill parameters: the flat profile, with the name passed as ``profile``."""
+        """The flat profile with the name as ``profile`` (``mtlib report`` passes notebooks
+        the whole resolved profile as ``profile`` instead, see :func:`resolve`)."""
         flat = self.to_flat()
         flat["profile"] = flat.pop("name")
         return flat
@@ -474,21 +479,41 @@ def flatten(raw: Any) -> dict[str, Any]:
     return flat
 
 
-def resolve(profile: str, namespace: dict[str, Any] | None = None) -> Profile:
-    """The profile a notebook runs with: ``configs/<profile>.yaml`` updated by its parameters.
+def resolve(profile: str | Mapping[str, Any],
+            namespace: dict[str, Any] | None = None) -> Profile:
+    """The profile a notebook runs with; its first code cell calls
+    ``profiles.resolve(profile, globals())``.
 
-    ``namespace`` is the notebook's ``globals()``: every name in it that is a profile field
-    (the parameters cell declares them; papermill injects the profile's values after it)
-    replaces the YAML value. A ``data_root`` of None keeps the YAML/environment value.
+    ``profile`` is the notebook parameter of that name, in one of two forms:
+
+    - a mapping, the resolved profile (:meth:`Profile.to_flat`): the one thing ``mtlib
+      report`` passes a notebook (papermill injects it). It holds everything, the CLI's
+      ``--executor`` and ``--data-root`` included; the values the notebook's parameters cell
+      assigns are its defaults for a run on its own and are not applied.
+    - a profile name, when the notebook runs on its own: ``configs/<profile>.yaml`` (see
+      :func:`load_profile`) with every profile field that ``namespace`` (the notebook's
+      ``globals()``) assigns in place of the YAML's value, so the parameters cell can be
+      edited by hand. A ``data_root`` of None keeps the YAML/environment value.
+
+    Either way, the names ``namespace`` assigns that are profile fields, and ``profile``
+    itself (the name), are then set to what the notebook runs with, so its cells read the
+    resolved values (``executor``).
     """
-    base = load_profile(profile)
-    namespace = namespace or {}
-    changes = {
-        k: namespace[k] for k in field_names() if k in namespace and k != "name"
-    }
-    if changes.get("data_root", "") is None:
-        del changes["data_root"]
-    return base.replace(**changes)
+    namespace = {} if namespace is None else namespace
+    if isinstance(profile, Mapping):
+        resolved = Profile(**profile)
+    else:
+        changes = {k: namespace[k] for k in field_names() if k in namespace and k != "name"}
+        if changes.get("data_root", "") is None:
+            del changes["data_root"]
+        resolved = load_profile(profile).replace(**changes)
+    flat = resolved.to_flat()
+    for name in field_names():
+        if name in namespace and name != "name":
+            namespace[name] = flat[name]
+    if "profile" in namespace:
+        namespace["profile"] = resolved.name
+    return resolved
 
 
 def run_fields(profile: Profile, family: Family) -> dict[str, Any]:

@@ -123,7 +123,10 @@ def test_executed_notebook_has_no_errors_and_reads_its_results(smoke_report, slu
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1 and "profile = \"smoke\"" in injected[0].source
+    # One parameter: the resolved profile.
+    code = [ln for ln in injected[0].source.splitlines() if ln and not ln.startswith("#")]
+    assert len(injected) == 1 and len(code) == 1 and code[0].startswith("profile = {")
+    assert '"name": "smoke"' in code[0]
     closing = nb.cells[-1].outputs
     assert any("text/markdown" in o.get("data", {}) for o in closing)
 

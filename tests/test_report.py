@@ -35,7 +35,8 @@ def fake_notebooks(tmp_path, monkeypatch):
     write_notebook(folder / "01_works.ipynb",
                    "import json, os\n"
                    "from mtlib import paths\n"
-                   "from mtlib.report import plots\n"
+                   "from mtlib.report import plots, profiles\n"
+                   "P = profiles.resolve(profile, globals())\n"
                    "import matplotlib.pyplot as plt\n"
                    "fig, ax = plt.subplots(); ax.plot([0, 1])\n"
                    "plots.save_figure(fig, '01_tag_distribution')\n"
@@ -89,7 +90,8 @@ def test_failing_notebook_stops_the_run_with_one_line(fake_notebooks):
     assert 'href="01_works.html"' in index and "03_after.html" not in index
     assert "Did not finish in the last run: 02_breaks" in index
 
-    # The profile's values reach the notebook, overriding its defaults.
+    # The profile reaches the notebook as one parameter; resolve() sets the names the
+    # parameters cell assigns to the profile's values, overriding the cell's defaults.
     seen = json.loads((paths.artifacts_dir() / "seen.json").read_text())
     assert seen == {"profile": "smoke", "epochs": load_profile("smoke").shallow_epochs}
 
@@ -106,7 +108,7 @@ def test_select_and_parameters(fake_notebooks):
     with pytest.raises(MtlibError, match="no notebook '09'; valid: 01_works, 02_breaks, 03_after"):
         report.select(found, ["09"])
     params = report.parameters_for(found[0], load_profile("smoke"))
-    assert params == {"profile": "smoke", "shallow_epochs": 1}
+    assert params == {"profile": load_profile("smoke").to_flat()}
 
 
 def test_the_summary_runs_after_every_other_notebook():

@@ -3,9 +3,10 @@
 Each :class:`Setting` holds the report's value and reads the same setting off a profile (or
 off the code, for what no profile changes). Where the report is silent or ambiguous the value
 is our reading, and ``reading`` says why. :func:`deviations` compares a resolved profile with
-the ledger: every difference is listed with the reason the profile declares under
-``deviations:`` in its YAML, and a difference without one is an error (the tests check every
-profile). The ``full`` profile takes the report's value wherever the report states one.
+the ledger: every difference is listed with the reason the profile declares in its YAML
+(``deviations:`` in ``full``, the ``why`` beside a changed key in a profile extending it),
+and a difference without one is an error (the tests check every profile). The ``full``
+profile takes the report's value wherever the report states one.
 
 The report's numbers (results rather than settings) are in :mod:`mtlib.paper.numbers`.
 """
@@ -13,7 +14,7 @@ The report's numbers (results rather than settings) are in :mod:`mtlib.paper.num
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, TypeAlias
 
 import pandas as pd
 
@@ -21,15 +22,17 @@ from mtlib.constants import N_SUBCLIPS, N_TAGS
 from mtlib.errors import MtlibError
 from mtlib.paper.recipes import SAMPLECNN_START
 
-if TYPE_CHECKING:  # the ledger reads profiles; it does not build them
-    from mtlib.report.profiles import Profile
+# A mtlib.report.profiles.Profile. The ledger reads profiles and does not build them; the
+# profile loader reads the ledger (a profile extending another inherits its reasons), so the
+# paper layer does not import the report, not even for type checking.
+Profile: TypeAlias = Any
 
 MOMENTA = tuple(round(0.90 + 0.01 * i, 2) for i in range(10))  # 0.90, 0.91, ..., 0.99
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting: ``key`` (what profiles name in ``deviations:``), the report's section,
+    """One setting: ``key`` (what ``Profile.reason`` is asked for), the report's section,
     what it is (our words), the report's ``value``, how to read it off a profile, and, where
     the value is our reading of silent or ambiguous text, why."""
 
@@ -274,7 +277,7 @@ def check(profile: Profile) -> None:
         problems.append(f"declares reasons for settings it does not change: {', '.join(stale)}")
     if problems:
         raise MtlibError(f"configs/{profile.name}.yaml: " + "; ".join(problems)
-                         + " (see mtlib.paper.ledger.SETTINGS and the profile's deviations:)")
+                         + " (see mtlib.paper.ledger.SETTINGS and the profile's reasons)")
 
 
 def readings() -> pd.DataFrame:

@@ -3,8 +3,9 @@
 1. Ensure the profile's dataset (:func:`mtlib.report.profile_data.ensure_dataset`).
 2. Execute ``notebooks/NN_*.ipynb`` in the pipeline's order (each after the notebooks it
    reads, :mod:`mtlib.report.products`) with papermill (kernel ``python3``) into
-   ``results/executed/NN_slug.ipynb``. Each notebook gets the profile name (``profile``)
-   and those flattened profile values that its ``parameters`` cell declares. Its progress
+   ``results/executed/NN_slug.ipynb``. Each notebook gets one parameter, ``profile``: the
+   resolved profile (the YAML with ``--executor`` and ``--data-root`` applied) as a mapping,
+   which :func:`mtlib.report.profiles.resolve` reads in its first code cell. Its progress
    bars, log lines and warnings go to ``results/logs/NN_slug.log`` (:mod:`mtlib.progress`),
    so the executed notebook shows results only.
 3. Record wall times in ``results/report/timings.json``.
@@ -37,7 +38,7 @@ from mtlib.io import atomic_write_json
 from mtlib.progress import LOG_ENV
 from mtlib.report import products, site
 from mtlib.report.artifacts import artifact_path
-from mtlib.report.profiles import MTAT_ROOT_ENV, Profile, available, load_profile
+from mtlib.report.profiles import Profile, available, load_profile
 
 KERNEL = "python3"
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
@@ -125,10 +126,12 @@ def declared_parameters(notebook: Path) -> set[str]:
 
 
 def parameters_for(notebook: Path, profile: Profile) -> dict:
-    """The profile's flat values that ``notebook`` declares, plus the profile name."""
-    declared = declared_parameters(notebook)
-    params = profile.parameters()
-    return {k: v for k, v in params.items() if k in declared or k == "profile"}
+    """The papermill parameters of ``notebook``: ``profile``, the resolved profile (flat,
+    plain values), whatever the notebook declares. It is the one way the profile, the CLI's
+    overrides included, reaches a kernel (see :func:`mtlib.report.profiles.resolve`)."""
+    if "profile" not in declared_parameters(notebook):
+        raise MtlibError(f"{notebook}: its parameters cell does not assign 'profile'")
+    return {"profile": profile.to_flat()}
 
 
 def executed_path(notebook: Path) -> Path:
@@ -261,26 +264,22 @@ def run_report(
             2)
         atomic_write_json(paths.report_dir() / TIMINGS_FILE, timings)
 
-    # Notebooks resolve the profile themselves; the data root reaches their kernels through
-    # the environment, whichever way it was given here. (execute() adds each kernel's log.)
-    kernel_env: dict[str, str] = {}
-    if profile.data_root:
-        kernel_env[MTAT_ROOT_ENV] = profile.data_root
+    # The resolved profile (data root and executor included) reaches each kernel as the one
+    # papermill parameter ``profile``. (execute() adds each kernel's log.)
     try:
-        with paths.environ(kernel_env):
-            for i, nb in enumerate(todo, 1):
-                if progress:
-                    print(f"[{i}/{len(todo)}] {nb.stem}", flush=True)
-                nb_start = time.perf_counter()
-                try:
-                    seconds = steps.execute(nb, parameters_for(nb, profile), kernel, progress)
-                except NotebookFailed:
-                    record(nb, time.perf_counter() - nb_start, "failed")
-                    raise
-                record(nb, seconds, "finished")
-                result.seconds[nb.stem] = seconds
-                if progress:
-                    print(f"[{i}/{len(todo)}] {nb.stem}: {seconds:.1f} s", flush=True)
+        for i, nb in enumerate(todo, 1):
+            if progress:
+                print(f"[{i}/{len(todo)}] {nb.stem}", flush=True)
+            nb_start = time.perf_counter()
+            try:
+                seconds = steps.execute(nb, parameters_for(nb, profile), kernel, progress)
+            except NotebookFailed:
+                record(nb, time.perf_counter() - nb_start, "failed")
+                raise
+            record(nb, seconds, "finished")
+            result.seconds[nb.stem] = seconds
+            if progress:
+                print(f"[{i}/{len(todo)}] {nb.stem}: {seconds:.1f} s", flush=True)
     except BaseException as failure:
         # The site still shows what finished, but the run stops with the notebook's error.
         _finish_after(failure, profile, steps)

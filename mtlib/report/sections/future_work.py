@@ -37,7 +37,7 @@ from mtlib.models.frontends import (
 from mtlib.report import plots
 from mtlib.report.artifacts import read_artifact, write_artifact
 from mtlib.report.outputs import Outputs
-from mtlib.report.profiles import Profile
+from mtlib.report.profiles import Profile, run_config
 from mtlib.report.sections import normalisation_dropout, samplecnn
 from mtlib.report.sections.grids import aggregate, runs_frame, trials
 from mtlib.report.sections.per_tag_analysis import HIGHLIGHT, per_tag_table
@@ -76,16 +76,13 @@ def shallow_config(profile: Profile, table2_final: RunConfig) -> RunConfig:
     """Table II's last row (``table2_final``) for ``future.epochs`` (default
     ``shallow.epochs``: Table II's dropout step), at ``future.stride`` when the profile sets
     one."""
-    config = table2_final.replace(epochs=profile.future_epochs or profile.shallow_epochs, seed=0)
-    if profile.future_stride:
-        config = config.replace(length=profile.future_stride, stride=profile.future_stride)
-    return config
+    return run_config(profile, "future_shallow", base=table2_final, seed=0)
 
 
 def samplecnn_config(profile: Profile, samplecnn_final: RunConfig) -> RunConfig:
     """SampleCNN's last step (``samplecnn_final``) for ``samplecnn.epochs``: its momentum
     step."""
-    return samplecnn_final.replace(epochs=profile.samplecnn_epochs, seed=0)
+    return run_config(profile, "future_samplecnn", base=samplecnn_final, seed=0)
 
 
 def shallow_base(profile: Profile) -> RunConfig:

@@ -19,7 +19,7 @@ from mtlib.paper.numbers import BY_KEY
 from mtlib.report import plots
 from mtlib.report.artifacts import read_artifact, write_artifact
 from mtlib.report.outputs import Outputs
-from mtlib.report.profiles import Profile
+from mtlib.report.profiles import Profile, run_config
 from mtlib.report.sections.grids import aggregate, best_index, measurement, runs_frame
 from mtlib.report.tables import mean_std_column, value_key
 from mtlib.training.executors import Executor, run_grid
@@ -162,13 +162,7 @@ def start_values(profile: Profile) -> dict[str, Any]:
 
 def search_base(profile: Profile) -> RunConfig:
     """The configuration the search starts from (:func:`start_values`)."""
-    return RunConfig(
-        dataset=profile.data_name, sample_rate=profile.shallow_sample_rate,
-        split=profile.data_split, require_tag=profile.data_require_tag, model="dieleman",
-        batch_clips=profile.shallow_batch_clips, epochs=profile.search_epochs,
-        max_train_clips=profile.search_max_train_clips, loss=profile.shallow_loss,
-        output_prior=profile.shallow_output_prior, **start_values(profile),
-    )
+    return run_config(profile, "search", **start_values(profile))
 
 
 def lr_fine_grid(coarse: Sequence[float], scores: Sequence[float], points: int) -> list[float]:

@@ -14,7 +14,7 @@ from mtlib.paper.numbers import BY_KEY, PUBLISHED
 from mtlib.report import plots
 from mtlib.report.artifacts import read_artifact, write_artifact
 from mtlib.report.outputs import Outputs
-from mtlib.report.profiles import Profile
+from mtlib.report.profiles import Profile, run_config
 from mtlib.report.sections.grids import (
     aggregate,
     best_index,
@@ -106,14 +106,7 @@ class Table1:
 
 def shallow_config(profile: Profile, chosen: dict[str, Any], **changes: Any) -> RunConfig:
     """The Dieleman CNN with the chosen settings and the profile's training budget."""
-    cfg = RunConfig(
-        dataset=profile.data_name, sample_rate=profile.shallow_sample_rate,
-        split=profile.data_split, require_tag=profile.data_require_tag, model="dieleman",
-        batch_clips=profile.shallow_batch_clips, epochs=profile.shallow_epochs,
-        max_train_clips=profile.shallow_max_train_clips, loss=profile.shallow_loss,
-        output_prior=profile.shallow_output_prior, **chosen,
-    )
-    return cfg.replace(**changes)
+    return run_config(profile, "shallow", **{**chosen, **changes})
 
 
 def logmel_pairs(profile: Profile) -> list[tuple[int, int]]:

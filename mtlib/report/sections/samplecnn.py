@@ -21,7 +21,7 @@ from mtlib.paper.recipes import LEE_RECIPE, SAMPLECNN_START
 from mtlib.report import plots
 from mtlib.report.artifacts import write_artifact
 from mtlib.report.outputs import Outputs
-from mtlib.report.profiles import Profile
+from mtlib.report.profiles import Profile, run_config
 from mtlib.report.sections.grids import best_index, measurement, run_variants
 from mtlib.report.sections.per_tag_analysis import HIGHLIGHT, per_tag_table
 from mtlib.report.tables import mean_std_column
@@ -93,15 +93,7 @@ class PerTagComparison:
 def samplecnn_base(profile: Profile) -> RunConfig:
     """Lee et al.'s recipe (SAMPLECNN_START) with the report's changes and the profile's
     budget: its sample rate, batch, segments, loss, precision."""
-    return RunConfig(
-        dataset=profile.data_name, sample_rate=profile.samplecnn_sample_rate,
-        split=profile.data_split, require_tag=profile.data_require_tag,
-        batch_clips=profile.samplecnn_batch_clips, epochs=profile.samplecnn_epochs,
-        max_train_clips=profile.samplecnn_max_train_clips, segments=profile.samplecnn_segments,
-        train_segments=profile.samplecnn_train_segments, loss=profile.samplecnn_loss,
-        output_prior=profile.samplecnn_output_prior, amp=profile.samplecnn_amp,
-        **SAMPLECNN_START,
-    )
+    return run_config(profile, "samplecnn", **SAMPLECNN_START)
 
 
 def lee_config(profile: Profile) -> RunConfig:

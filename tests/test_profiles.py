@@ -296,7 +296,7 @@ def test_sections_read_the_flat_fields():
     assert p.shallow.epochs == p.shallow_epochs == 15
     assert p.search.lrs == p.search_lrs and p.data.source == "standin"
     assert list(p.sections()) == ["data", "shallow", "search", "table1", "table2", "samplecnn",
-                                  "future"]
+                                  "future", "noise"]
     # Every field but the top-level ones lives in exactly one section.
     in_sections = {f"{name}_{k}" for name, sec in p.sections().items() for k, _ in sec}
     assert in_sections == set(field_names()) - {"name", "description", "executor", "deviations"}

@@ -101,6 +101,14 @@ PRODUCTS: dict[str, Products] = {
         artifact="09_future_work",
         inputs=("06_normalisation_dropout", "07_samplecnn"),
     ),
+    "10_seed_noise": Products(
+        figures={"10_seed_noise": "Seed noise: test ROC-AUC of each seed of one reference "
+                                  "configuration per model family"},
+        tables={"10_seed_noise": "Seed noise: each family's spread of test ROC-AUC over seeds",
+                "10_seed_noise_runs": "Seed noise: every reference run"},
+        artifact="10_seed_noise",
+        inputs=("03_length_stride_table", "07_samplecnn"),
+    ),
     "08_summary": Products(
         figures={},
         tables={"08_summary_claims": "The report's claims, each with its verdict here",
@@ -109,7 +117,7 @@ PRODUCTS: dict[str, Products] = {
                 "08_summary_readings": "Settings the report leaves open, and our reading"},
         inputs=("02_hyperparameter_search", "03_length_stride_table", "04_training_curves",
                 "05_per_tag_analysis", "06_normalisation_dropout", "07_samplecnn",
-                "09_future_work"),
+                "09_future_work", "10_seed_noise"),
     ),
 }
 

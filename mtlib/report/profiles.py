@@ -62,7 +62,7 @@ MTAT_ROOT_ENV = "MTLIB_MTAT_ROOT"
 TOP_LEVEL = ("description", "executor", "deviations")
 # The top-level key of a profile that holds only what it changes from another.
 EXTENDS = "extends"
-SECTIONS = ("data", "shallow", "search", "table1", "table2", "samplecnn", "future")
+SECTIONS = ("data", "shallow", "search", "table1", "table2", "samplecnn", "future", "noise")
 
 
 class ProfileError(MtlibError):
@@ -220,6 +220,9 @@ class Profile(FrozenModel):
     # spectra's hop); None: the best Table I pair, so the raw arm is Table II's dropout step
     future_stride: int | None = Field(ge=1)
     future_embedding_weight: Real = Field(gt=0)  # weight of the label-embedding loss
+    # --- seed noise (notebook 10): seeds of one reference configuration per family ----
+    noise_shallow_seeds: int = Field(ge=2)  # Table I's 256/256 pair
+    noise_samplecnn_seeds: int = Field(ge=2)  # SampleCNN's one-step recreation
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Profile:
@@ -285,6 +288,10 @@ class Profile(FrozenModel):
     @property
     def future(self) -> Section:
         return self.section("future")
+
+    @property
+    def noise(self) -> Section:
+        return self.section("noise")
 
     # --- views --------------------------------------------------------------------
     def to_flat(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ notebook                  module
 07_samplecnn              :mod:`.samplecnn`
 08_summary                :mod:`.summary`
 09_future_work            :mod:`.future_work`
+10_seed_noise             :mod:`.seed_noise`
 ========================  ==========================================================
 
 Shared pieces: :mod:`.grids` (trial grids, mean/std over trials) and :mod:`.settings`

@@ -80,10 +80,10 @@ def reference_config(profile: Profile, ref: Reference, store: RunStore | None = 
     return first.config.replace(seed=0)
 
 
-def run(profile: Profile, seeds: dict[str, int], executor: str | Executor = "local"
-        ) -> SeedNoise:
-    """Train (or reuse) ``seeds[family]`` seeds of each reference. ``seeds``: at least 2 per
-    family that is to be measured; a family with fewer is skipped."""
+def run(profile: Profile, executor: str | Executor = "local") -> SeedNoise:
+    """Train (or reuse) ``profile.noise.<family>_seeds`` seeds of each reference (a family
+    whose notebook trained no reference arm is skipped)."""
+    seeds = {"shallow": profile.noise_shallow_seeds, "samplecnn": profile.noise_samplecnn_seeds}
     rows, ids = [], {}
     for ref in REFERENCES:
         n = int(seeds.get(ref.family, 0))

@@ -134,13 +134,14 @@ def chain(profile: Profile, group_count: int) -> Chain:
 
     steps = [
         Step("recreation", variant_options(lambda k: [Variant(norm="batch", plateau=True)],
-                                    lambda v: Arm("samplecnn", "recreation")), keep=None),
+                                           lambda v: Arm("samplecnn", "recreation")),
+             keep=None),
         Step("normalisation", variant_options(
             lambda k: [norm_variant(x, group_count) for x in profile.samplecnn_norms],
             lambda v: Arm("samplecnn", "norm", v.norm)),
             kept_arm=Arm("samplecnn", "normalisation"), joins_previous=True),
         Step("no scheduler", variant_options(lambda k: [unscheduled(k)],
-                                      lambda v: Arm("samplecnn", "no_scheduler"))),
+                                             lambda v: Arm("samplecnn", "no_scheduler"))),
         Step("momentum", variant_options(
             lambda k: [unscheduled(k).then(momentum=m) for m in profile.samplecnn_momenta],
             lambda v: Arm("samplecnn", "momentum", f"{v.momentum:g}")),

@@ -170,9 +170,15 @@ def run_chain(chain: Chain, base: RunConfig | None, n: int,
         by_id = {r.run_id: r for r in run_grid(
             configs, executor=executor, label=chain.label([s.name for s in group],
                                                           len(options)))}
+        # One table of the grid's options, so a column has the same type in every step's rows.
+        meta = pd.DataFrame([{"step": step.name, "variant": o.label, **o.columns}
+                             for step, opts in built for o in opts])
+        first = 0
         for step, opts in built:
             runs = [[by_id[c.run_id] for c in trials(o.config, n)] for o in opts]
-            result = _score(step, opts, runs)
+            rows = meta.iloc[first:first + len(opts)].reset_index(drop=True)
+            first += len(opts)
+            result = _score(step, opts, rows, runs)
             done.append(result)
             if result.kept is not None:
                 kept = Kept(base, result.kept_option.config, result.kept_option, tuple(done))
@@ -210,11 +216,11 @@ def _and(names: Sequence[str]) -> str:
     return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
-def _score(step: Step, options: list[Option], runs: list[list[RunResult]]) -> StepResult:
+def _score(step: Step, options: list[Option], meta: pd.DataFrame,
+           runs: list[list[RunResult]]) -> StepResult:
     frame = runs_frame([r for rs in runs for r in rs])
     frame["_option"] = [i for i, rs in enumerate(runs) for _ in rs]
     table = aggregate(frame, ["_option"]).drop(columns="_option")
-    meta = pd.DataFrame([{"step": step.name, "variant": o.label, **o.columns} for o in options])
     table = pd.concat([meta, table], axis=1)
     kept = None if step.keep is None else step.keep(table, options)
     return StepResult(step, options, table, runs, kept)

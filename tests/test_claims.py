@@ -7,7 +7,11 @@ import pandas as pd
 import pytest
 
 from mtlib.config import RunConfig
+from mtlib.paper.arms import Arm
+from mtlib.paper.claims import BEST_PAIR, CLAIMS, Claim
+from mtlib.report import plan
 from mtlib.report import verdicts as claims
+from mtlib.report.profiles import load_profile
 from mtlib.training.rundir import RunResult
 
 TAGS = ["guitar", "piano", "rock", "drums"]
@@ -40,12 +44,14 @@ def run(name: str, skill: float, seed: int, val: float = 0.8, n: int = 200,
 
 
 def arms_of(**groups):
+    """Arms ``future.shallow.<name>`` by key, and a store of their runs."""
     runs = [r for rs in groups.values() for r in rs]
-    return {k: [r.run_id for r in rs] for k, rs in groups.items()}, Store(runs)
+    return {f"future.shallow.{k}": [r.run_id for r in rs] for k, rs in groups.items()}, Store(runs)
 
 
 def claim(a="a", b="b", kind="arms"):
-    return claims.Claim("test", "-", "a beats b", a, b, kind=kind)
+    return claims.Claim("test", "-", "a beats b", Arm("future", "shallow", a),
+                        Arm("future", "shallow", b), kind=kind)
 
 
 def test_a_clear_effect_holds_and_its_reverse_fails():
@@ -96,14 +102,14 @@ def test_guitar_below_the_median_tag_and_the_tag_count_correlation():
     hard_guitar = [run("pair", 2.0, s, per_tag_skill={"guitar": 0.2}) for s in range(2)]
     arms = {"table1.raw.256-256": [r.run_id for r in hard_guitar]}
     store = Store(hard_guitar)
-    guitar = claims.judge(claims.Claim("g", "VII", "guitar low", "", kind="guitar"), arms,
+    guitar = claims.judge(claims.Claim("g", "VII", "guitar low", BEST_PAIR, kind="guitar"), arms,
                           store, resamples=100)
     assert guitar["effect"] < 0 and guitar["verdict"] == "holds"
-    peak = claims.judge(claims.Claim("p", "VI", "peak", "", kind="peak"), arms, store)
+    peak = claims.judge(claims.Claim("p", "VI", "peak", BEST_PAIR, kind="peak"), arms, store)
     assert peak["effect"] == pytest.approx(0.1) and peak["verdict"] == "holds"
     # The most frequent tag is the hardest here: count and AUC anti-correlate.
-    rare = claims.judge(claims.Claim("r", "VII", "rare low", "", kind="tag_count"), arms,
-                        store, resamples=100)
+    rare = claims.judge(claims.Claim("r", "VII", "rare low", BEST_PAIR, kind="tag_count"),
+                        arms, store, resamples=100)
     assert rare["effect"] < 0
 
 
@@ -128,8 +134,30 @@ def test_guitar_gain_of_one_arm_over_another():
     assert same["effect"] == 0.0
 
 
-def test_every_claim_names_arms_the_sections_write():
-    known = ("search.", "table1.", "table2.", "samplecnn.", "future.")
-    for c in claims.CLAIMS:
-        if c.kind in ("arms", "tag_gain", "tag_diff"):
-            assert c.a.startswith(known) and c.b.startswith(known), c.key
+@pytest.fixture(scope="module")
+def declared():
+    """Every arm the sections' studies name for the full profile (the report's design)."""
+    return set(plan.arms(load_profile("full")))
+
+
+def unknown_arms(claims_, arms):
+    """``(claim key, arm key)`` for every arm a claim names that no study declares."""
+    return [(c.key, arm.key) for c in claims_ for arm in (c.a, c.b)
+            if arm is not None and arm not in arms]
+
+
+def test_every_claim_names_an_arm_a_study_declares(declared):
+    assert unknown_arms(CLAIMS, declared) == []
+    # Exact, not a prefix: a misspelt arm of a known study is caught.
+    typo = Claim("typo", "VIII-A", "group norm beats layer norm", Arm("table2", "groop"),
+                 Arm("table2", "layer"))
+    assert unknown_arms([typo], declared) == [("typo", "table2.groop")]
+    assert Arm("table2", "group") in declared and Arm("table2", "group", "32") not in declared
+
+
+def test_arm_keys_are_the_artifacts_names():
+    arm = Arm("search", "lr", "0.0075")
+    assert arm.key == str(arm) == "search.lr.0.0075" and Arm.parse(arm.key) == arm
+    assert Arm("table2", "kept").key == "table2.kept"
+    with pytest.raises(ValueError, match="not one of"):
+        Arm("tabel2", "kept")

@@ -14,6 +14,7 @@ import math
 import pandas as pd
 
 from mtlib.config import RunConfig
+from mtlib.paper.arms import Arm
 from mtlib.report.profiles import Profile
 from mtlib.report.sections import (
     future_work,
@@ -42,33 +43,51 @@ def report_path_score(config: RunConfig) -> float:
 def record(profile: Profile) -> tuple[RecordingExecutor, dict[str, tuple[int, int]]]:
     """Run notebooks 02, 03, 06, 07 and 09's grids through a recorder. Returns it and, per
     notebook, the slice ``(first, end)`` of ``recorder.grids`` it asked for."""
+    rec, spans, _ = _record(profile)
+    return rec, spans
+
+
+def arms(profile: Profile) -> dict[Arm, list[str]]:
+    """Every arm the sections' studies name for ``profile``, with its run ids, on the
+    report's path (see :func:`report_path_score`): the arms a claim may refer to."""
+    return _record(profile)[2]
+
+
+def _record(profile: Profile) -> tuple[RecordingExecutor, dict[str, tuple[int, int]],
+                                       dict[Arm, list[str]]]:
     rec = RecordingExecutor(report_path_score)
     spans: dict[str, tuple[int, int]] = {}
+    named: dict[Arm, list[str]] = {}
 
     def span(notebook: str, start: int) -> None:
         spans[notebook] = (start, len(rec.grids))
 
     search = hyperparameter_search.run(profile, rec)
     span(hyperparameter_search.SLUG, 0)
+    named.update({a: ids for s in search.stages for a, ids in s.step.arms().items()})
     start = len(rec.grids)
     t1 = length_stride_table.run(profile, search.chosen, rec)
     span(length_stride_table.SLUG, start)
+    named.update(length_stride_table.arm_runs(t1))
     best = t1.best
     base = length_stride_table.shallow_config(profile, search.chosen, length=int(best["length"]),
                                               stride=int(best["stride"]))
     start = len(rec.grids)
     t2 = normalisation_dropout.run(profile, base, rec)
     span(normalisation_dropout.SLUG, start)
+    named.update(t2.study.arms())
     start = len(rec.grids)
     study = samplecnn.run(profile, t2.best_group.groups, rec)
     span(samplecnn.SLUG, start)
+    named.update(study.study.arms())
     start = len(rec.grids)
-    future_work.train(future_work.arms(
+    future = future_work.arms(
         profile, future_work.shallow_config(profile, t2.final_config),
-        future_work.samplecnn_config(profile, study.final_results[0].config)),
-        profile.future_trials, rec)
+        future_work.samplecnn_config(profile, study.final_results[0].config))
+    results = future_work.train(future, profile.future_trials, rec)
     span(future_work.SLUG, start)
-    return rec, spans
+    named.update({a.arm: [r.run_id for r in results[a.key]] for a in future})
+    return rec, spans, named
 
 
 def plan(profile: Profile) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from mtlib.paper.arms import Arm
 from mtlib.paper.claims import CLAIMS, Claim
 from mtlib.paper.numbers import BY_KEY
 from mtlib.report.artifacts import artifact_path, read_artifact
@@ -229,15 +230,16 @@ def _report_difference(claim: Claim) -> float:
 
 def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = None,
           resamples: int = BOOTSTRAP) -> dict[str, Any]:
-    """One row of the claims table for ``claim`` given the arms' run ids."""
+    """One row of the claims table for ``claim`` given the arms' run ids (by arm key, as the
+    artifacts store them)."""
     store = store or RunStore()
     row = {"key": claim.key, "section": claim.section, "claim": claim.text,
            "report_difference": _report_difference(claim), "effect": np.nan, "low": np.nan,
            "high": np.nan, "trial_std": np.nan, "val_a": np.nan, "val_b": np.nan,
            "n_clips": 0, "verdict": "not measured", "note": claim.note}
 
-    def runs(key: str) -> list[RunResult] | None:
-        ids = arms.get(key)
+    def runs(arm: Arm | None) -> list[RunResult] | None:
+        ids = None if arm is None else arms.get(arm.key)
         if not ids:
             return None
         loaded = [store.load(i) for i in ids]
@@ -256,8 +258,8 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
                   "tag_diff": _tag_diff_effect}[claim.kind]
         stats = effect(a, b, resamples)
         direction, floor_runs = 1, (a, b)
-    else:  # a statistic of the report's best pair: tag_count, guitar, peak
-        a = runs("table1.raw.256-256")
+    else:  # a statistic of one arm's trials (the report's best pair): tag_count, guitar, peak
+        a = runs(claim.a)
         if a is None:
             return row
         row.update(val_a=_val(a))

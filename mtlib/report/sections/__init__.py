@@ -22,5 +22,8 @@ notebook                  module
 ========================  ==========================================================
 
 Shared pieces: :mod:`.grids` (trial grids, mean/std over trials) and :mod:`.settings`
-(what a profile shrinks relative to the report).
+(what a profile shrinks relative to the report). The studies of notebooks 02, 06, 07 and 09
+(steps of variants, each keeping the best on validation) are specs of one chain,
+:mod:`mtlib.report.study`; their arms are :class:`mtlib.paper.arms.Arm` records, which the
+claims (:mod:`mtlib.paper.claims`) name.
 """

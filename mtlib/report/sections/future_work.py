@@ -34,16 +34,18 @@ from mtlib.models.frontends import (
     LOG_COMPRESSION,
     quarter_tone_fundamentals,
 )
+from mtlib.paper.arms import Arm
 from mtlib.report import plots
 from mtlib.report.artifacts import read_artifact, write_artifact
 from mtlib.report.outputs import Outputs
 from mtlib.report.profiles import Profile, run_config
 from mtlib.report.sections import normalisation_dropout, samplecnn
-from mtlib.report.sections.grids import aggregate, runs_frame, trials
+from mtlib.report.sections.grids import aggregate, runs_frame
 from mtlib.report.sections.per_tag_analysis import HIGHLIGHT, per_tag_table
+from mtlib.report.study import Chain, Option, Step, run_chain
 from mtlib.report.tables import mean_std_column
 from mtlib.training.cost import training_cost
-from mtlib.training.executors import Executor, run_grid
+from mtlib.training.executors import Executor
 from mtlib.training.rundir import BEST_CHECKPOINT, RunResult, load_torch
 from mtlib.training.runs import RunStore
 
@@ -60,16 +62,25 @@ TRAINED = 0.75  # validation ROC-AUC an arm should reach on the quick profile
 
 
 @dataclass(frozen=True)
-class Arm:
-    """One arm: ``key`` names its runs in the artifact (``future.<network>.<name>``), ``base``
-    the key of the arm it is compared with ("" for a baseline), ``config`` its seed-0 run."""
+class FutureArm:
+    """One arm: ``arm`` names its runs in the artifact (``future.<network>.<name>``), ``base``
+    the arm it is compared with (None for a baseline), ``config`` its seed-0 run."""
 
-    key: str
+    arm: Arm
     experiment: str
     network: str
     label: str
     config: RunConfig
-    base: str = ""
+    base: Arm | None = None
+
+    @property
+    def key(self) -> str:
+        return self.arm.key
+
+    @property
+    def base_key(self) -> str:
+        """The base's key, "" for a baseline."""
+        return "" if self.base is None else self.base.key
 
 
 def shallow_config(profile: Profile, table2_final: RunConfig) -> RunConfig:
@@ -101,43 +112,51 @@ def _samplecnn_final(profile: Profile) -> list[RunResult]:
     return RunStore().require(ids, f"notebook {samplecnn.SLUG}")
 
 
+RAW = Arm("future", "shallow", "raw")
+SAMPLECNN = Arm("future", "samplecnn", "base")
+
+
 def arms(profile: Profile, shallow: RunConfig | None = None,
-         deep: RunConfig | None = None) -> list[Arm]:
+         deep: RunConfig | None = None) -> list[FutureArm]:
     """The arms of both experiments, baselines first, on the shallow and SampleCNN bases
     (default: :func:`shallow_base` and :func:`samplecnn_base`)."""
     shallow = shallow or shallow_base(profile)
     deep = deep or samplecnn_base(profile)
     weight = profile.future_embedding_weight
     embedding = {"tag_embedding": weight, "tag_embedding_dim": EMBEDDING_DIM}
-    raw = "future.shallow.raw"
     return [
-        Arm(raw, "front ends", SHALLOW, f"raw audio, strided conv {shallow.length}/"
-            f"{shallow.stride}", shallow),
-        Arm("future.shallow.logmel", "front ends", SHALLOW, "log-mel spectrogram",
-            shallow.replace(frontend="logmel", n_fft=N_FFT), raw),
-        Arm("future.shallow.harmonic", "front ends", SHALLOW, "harmonic filters (Won et al.)",
-            shallow.replace(frontend="harmonic", n_fft=N_FFT), raw),
-        Arm("future.shallow.embedding", "joint embedding", SHALLOW,
-            f"raw audio + label embedding (weight {weight:g})", shallow.replace(**embedding),
-            raw),
-        Arm("future.samplecnn.base", "joint embedding", DEEP, "raw audio", deep),
-        Arm("future.samplecnn.embedding", "joint embedding", DEEP,
-            f"raw audio + label embedding (weight {weight:g})", deep.replace(**embedding),
-            "future.samplecnn.base"),
+        FutureArm(RAW, "front ends", SHALLOW, f"raw audio, strided conv {shallow.length}/"
+                  f"{shallow.stride}", shallow),
+        FutureArm(Arm("future", "shallow", "logmel"), "front ends", SHALLOW,
+                  "log-mel spectrogram", shallow.replace(frontend="logmel", n_fft=N_FFT), RAW),
+        FutureArm(Arm("future", "shallow", "harmonic"), "front ends", SHALLOW,
+                  "harmonic filters (Won et al.)",
+                  shallow.replace(frontend="harmonic", n_fft=N_FFT), RAW),
+        FutureArm(Arm("future", "shallow", "embedding"), "joint embedding", SHALLOW,
+                  f"raw audio + label embedding (weight {weight:g})",
+                  shallow.replace(**embedding), RAW),
+        FutureArm(SAMPLECNN, "joint embedding", DEEP, "raw audio", deep),
+        FutureArm(Arm("future", "samplecnn", "embedding"), "joint embedding", DEEP,
+                  f"raw audio + label embedding (weight {weight:g})", deep.replace(**embedding),
+                  SAMPLECNN),
     ]
 
 
-def train(study_arms: list[Arm], n: int, executor: str | Executor = "local"
+def chain(study_arms: list[FutureArm]) -> Chain:
+    """One step, every arm, nothing kept. The costliest runs train first (the harmonic front
+    end, then SampleCNN), so a worker pool does not end on one of them alone."""
+    return Chain(
+        (Step("future work", lambda kept: [Option(a.arm, a.config, a.label, a)
+                                           for a in study_arms], keep=None),),
+        label=lambda names, n: f"future work ({n} arms)",
+        order=lambda o: (o.config.frontend != "harmonic", o.config.model != "samplecnn"))
+
+
+def train(study_arms: list[FutureArm], n: int, executor: str | Executor = "local"
           ) -> dict[str, list[RunResult]]:
     """``n`` trials of every arm as one grid (baselines come from the run store), by arm key."""
-    # The costliest runs first (the harmonic front end, then SampleCNN), so a worker pool
-    # does not end on one of them alone.
-    order = sorted(study_arms, key=lambda a: (a.config.frontend != "harmonic",
-                                              a.config.model != "samplecnn"))
-    configs = [c for a in order for c in trials(a.config, n)]
-    done = run_grid(configs, executor=executor, label=f"future work ({len(study_arms)} arms)")
-    by_id = {r.run_id: r for r in done}
-    return {a.key: [by_id[c.run_id] for c in trials(a.config, n)] for a in study_arms}
+    step = run_chain(chain(study_arms), None, n, executor).steps[0]
+    return {o.arm.key: runs for o, runs in zip(step.options, step.runs, strict=True)}
 
 
 @dataclass
@@ -149,22 +168,22 @@ class FutureWork:
 
     table: pd.DataFrame
     per_tag: pd.DataFrame
-    arms: list[Arm]
+    arms: list[FutureArm]
     results: dict[str, list[RunResult]] = field(repr=False)
     deep: list[RunResult] = field(repr=False)
 
-    def arm(self, key: str) -> Arm:
-        return next(a for a in self.arms if a.key == key)
+    def arm(self, key: str | Arm) -> FutureArm:
+        return next(a for a in self.arms if a.key == str(key))
 
-    def row(self, key: str) -> pd.Series:
-        return self.table.set_index("key").loc[key]
+    def row(self, key: str | Arm) -> pd.Series:
+        return self.table.set_index("key").loc[str(key)]
 
-    def gain(self, key: str) -> float:
+    def gain(self, key: str | Arm) -> float:
         """Test ROC-AUC of arm ``key`` minus its base's."""
         base = self.arm(key).base
         return float(self.row(key)["test_roc_auc_mean"] - self.row(base)["test_roc_auc_mean"])
 
-    def relative_gain(self, key: str) -> float:
+    def relative_gain(self, key: str | Arm) -> float:
         """:meth:`gain` in % of the base's test ROC-AUC."""
         return 100.0 * self.gain(key) / float(self.row(self.arm(key).base)["test_roc_auc_mean"])
 
@@ -191,7 +210,7 @@ def run(profile: Profile, executor: str | Executor = "local") -> FutureWork:
         frames.append(f)
     table = aggregate(pd.concat(frames, ignore_index=True), ["key"])
     meta = pd.DataFrame([{"experiment": a.experiment, "network": a.network, "arm": a.label,
-                          "key": a.key, "base": a.base} for a in study_arms])
+                          "key": a.key, "base": a.base_key} for a in study_arms])
     table = meta.merge(table, on="key")
     # Each arm on its own data's shape (SampleCNN's cache may have another sample rate).
     costs = [training_cost(a.config, len(m["tags"]), m["clip_samples"])
@@ -361,14 +380,14 @@ def save(profile: Profile, fw: FutureWork) -> Outputs:
                                                                  fw.table["arm"], strict=True)])
     out.figure(SLUG, plots.variant_bars(bars, "test_roc_auc", "test ROC-AUC"))
     for experiment, slug in FIGURE_SLUGS.items():
-        pairs = [(a.base, a.key, _short(fw, a.base), _short(fw, a.key)) for a in fw.arms
+        pairs = [(a.base_key, a.key, _short(fw, a.base), _short(fw, a.key)) for a in fw.arms
                  if a.experiment == experiment and a.base]
         out.figure(slug, plots.per_tag_pairs(fw.per_tag, pairs, highlight=HIGHLIGHT))
     write_artifact(SLUG, profile.name, {"findings": findings(fw), "arms": arm_ids(fw)})
     return out
 
 
-def _short(fw: FutureWork, key: str) -> str:
+def _short(fw: FutureWork, key: str | Arm) -> str:
     """Axis label of an arm: network and arm."""
     arm = fw.arm(key)
     return f"{arm.network}, {arm.label}"

@@ -1,5 +1,5 @@
-"""Trial grids shared by the sections: train labelled variants, and mean/std tables over
-trials.
+"""Trial grids shared by the sections: trials of a configuration, and mean/std tables over
+trials. Chains of steps that keep the best variant are :mod:`mtlib.report.study`.
 
 Trial ``k`` of a configuration uses ``seed = k``; nothing else is random. Every grid goes
 through :func:`mtlib.training.executors.run_grid`, so a configuration that another notebook already
@@ -14,9 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mtlib.config import RunConfig
-from mtlib.training.executors import Executor, run_grid
 from mtlib.training.rundir import RunResult
-from mtlib.training.variants import Variant
 
 METRICS = ("val_roc_auc", "test_roc_auc", "test_pr_auc")
 
@@ -47,23 +45,6 @@ def aggregate(frame: pd.DataFrame, by: Sequence[str],
     out["trials"] = grouped.size()
     out["run_ids"] = grouped["run_id"].agg(" ".join)
     return out.reset_index()
-
-
-def run_variants(step: str, base: RunConfig, variants: Sequence[Variant], n: int,
-                 executor: str | Executor = "local") -> tuple[pd.DataFrame, list[RunResult]]:
-    """Train ``n`` trials of each variant applied to ``base``.
-
-    Returns the table (one row per variant, in order: ``step``, ``variant`` (its label), the
-    variant's fields, then the :func:`aggregate` columns) and the runs (``n`` consecutive
-    trials per variant).
-    """
-    configs = [c for v in variants for c in trials(v.apply(base), n)]
-    results = run_grid(configs, executor=executor, label=f"{step} ({len(variants)} variant(s))")
-    frame = runs_frame(results)
-    frame["_arm"] = [i for i in range(len(variants)) for _ in range(n)]
-    table = aggregate(frame, ["_arm"]).drop(columns="_arm")
-    arms = pd.DataFrame([{"step": step, "variant": v.label, **v.columns()} for v in variants])
-    return pd.concat([arms, table], axis=1), results
 
 
 def best_index(table: pd.DataFrame, metric: str = "val_roc_auc_mean") -> int:

@@ -15,14 +15,24 @@ import pandas as pd
 
 from mtlib.config import RunConfig
 from mtlib.errors import MtlibError
+from mtlib.paper.arms import Arm
 from mtlib.paper.numbers import BY_KEY
 from mtlib.report import plots
 from mtlib.report.artifacts import read_artifact, write_artifact
 from mtlib.report.outputs import Outputs
 from mtlib.report.profiles import Profile, run_config
-from mtlib.report.sections.grids import aggregate, best_index, measurement, runs_frame
+from mtlib.report.sections.grids import best_index, measurement
+from mtlib.report.study import (
+    Chain,
+    Kept,
+    Option,
+    Step,
+    StepResult,
+    best_on_validation,
+    run_chain,
+)
 from mtlib.report.tables import mean_std_column, value_key
-from mtlib.training.executors import Executor, run_grid
+from mtlib.training.executors import Executor
 from mtlib.training.rundir import RunResult
 
 SLUG = "02_hyperparameter_search"
@@ -78,6 +88,7 @@ class StageResult:
     best: Any  # the value kept
     config: RunConfig  # the configuration with ``best`` applied (seed 0)
     results: list[RunResult] = field(repr=False, default_factory=list)
+    step: StepResult | None = field(repr=False, default=None)  # the chain's step
 
     @property
     def slug(self) -> str:
@@ -186,43 +197,55 @@ def lr_fine_grid(coarse: Sequence[float], scores: Sequence[float], points: int) 
     return sorted({float(f"{v:.6g}") for v in grid})
 
 
-def run_stage(stage: Stage, base: RunConfig, values: Sequence[Any], trials: int,
-              executor: str | Executor = "local", keep: Any = None) -> StageResult:
-    """Train ``base`` with each of ``values`` for the stage's field x ``trials`` seeds; keep
-    ``keep`` if given (it must be in ``values``), else the value with the best mean
-    validation ROC-AUC."""
-    values = list(values)
-    configs = [base.replace(**{stage.field: v}, seed=k) for v in values for k in range(trials)]
-    results = run_grid(configs, executor=executor, label=f"search stage {stage.name}")
-    frame = runs_frame(results)
-    frame["value"] = [v for v in values for _ in range(trials)]
-    table = aggregate(frame, ["value"])
-    table["best_on_validation"] = [i == best_index(table) for i in range(len(values))]
-    if keep is not None and keep not in values:
-        raise MtlibError(f"search stage {stage.name}: the value to keep, {keep!r}, is not in "
-                         f"its grid {values}")
-    best = keep if keep is not None else values[best_index(table)]
-    table["kept"] = [v == best for v in values]
-    return StageResult(stage, values, table, best, base.replace(**{stage.field: best}, seed=0),
-                       results)
+def _values(stage: Stage, profile: Profile, kept: Kept) -> list[Any]:
+    """A stage's grid: the profile's, or (the fine learning rate) :func:`lr_fine_grid` around
+    the coarse stage's best."""
+    if stage.grid_field:
+        return list(getattr(profile, stage.grid_field))
+    coarse = kept.step("lr")
+    return lr_fine_grid([o.value for o in coarse.options], coarse.table["val_roc_auc_mean"],
+                        profile.search_lr_fine_points)
+
+
+def _keep(stage: Stage, value: Any):
+    """Keep ``value`` whatever scores best (it must be in the grid)."""
+    def keep(table: pd.DataFrame, options: Sequence[Option]) -> int:
+        values = [o.value for o in options]
+        if value not in values:
+            raise MtlibError(f"search stage {stage.name}: the value to keep, {value!r}, is not "
+                             f"in its grid {values}")
+        return values.index(value)
+    return keep
+
+
+def chain(profile: Profile) -> Chain:
+    """Section V as a chain: every stage of :data:`STAGES`, each varying one field of the
+    previous stage's kept configuration (``search.<field>.<value>``) and keeping the value
+    with the best mean validation ROC-AUC (the profile's ``search.keep_filters`` forces the
+    filters)."""
+    def step(stage: Stage) -> Step:
+        def options(kept: Kept) -> list[Option]:
+            return [Option(Arm("search", stage.field, value_key(v)),
+                           kept.config.replace(**{stage.field: v}), value_key(v), v,
+                           {"value": v}) for v in _values(stage, profile, kept)]
+        keep = profile.search_keep_filters if stage.name == "filters" else None
+        return Step(stage.name, options, best_on_validation if keep is None else _keep(stage, keep))
+
+    return Chain(tuple(step(s) for s in STAGES), label=lambda names, n: f"search stage {names[0]}")
 
 
 def run(profile: Profile, executor: str | Executor = "local") -> Search:
     """Section V: every stage of :data:`STAGES` in order, each starting from the previous
     stage's kept configuration."""
-    config = search_base(profile)
-    stages: list[StageResult] = []
-    for stage in STAGES:
-        if stage.name == "lr_fine":
-            coarse = stages[-1]
-            values = lr_fine_grid(coarse.values, coarse.table["val_roc_auc_mean"],
-                                  profile.search_lr_fine_points)
-        else:
-            values = list(getattr(profile, stage.grid_field))
-        keep = profile.search_keep_filters if stage.name == "filters" else None
-        result = run_stage(stage, config, values, profile.search_trials, executor, keep)
-        config = result.config
-        stages.append(result)
+    result = run_chain(chain(profile), search_base(profile), profile.search_trials, executor)
+    stages = []
+    for stage, step in zip(STAGES, result.steps, strict=True):
+        table = step.table.drop(columns=["step", "variant"])
+        table["best_on_validation"] = [i == best_index(table) for i in range(len(table))]
+        table["kept"] = [i == step.kept for i in range(len(table))]
+        stages.append(StageResult(stage, [o.value for o in step.options], table,
+                                  step.kept_option.value, step.kept_option.config,
+                                  [r for rs in step.runs for r in rs], step))
     start = {s.field: getattr(search_base(profile), s.field) for s in STAGES if s.grid_field}
     return Search(stages, _comparison(stages), start)
 
@@ -256,14 +279,14 @@ def comparison_display(search: Search) -> pd.DataFrame:
 
 
 def findings(search: Search) -> dict[str, dict]:
-    """Validation ROC-AUC of every searched value under the published keys
-    (``search.<field>.<value>``); the fine learning-rate grid extends the coarse one."""
+    """Validation ROC-AUC of every searched value under the published keys (its arm's,
+    ``search.<field>.<value>``); the fine learning-rate grid extends the coarse one."""
     out: dict[str, dict] = {}
     for s in search.stages:
-        for _, row in s.table.iterrows():
-            out[f"search.{s.stage.field}.{value_key(row['value'])}"] = measurement(
-                row["val_roc_auc_mean"], row["val_roc_auc_std"], row["trials"],
-                f"stage {s.stage.name}")
+        for arm, i in s.step.names().items():
+            row = s.table.iloc[i]
+            out[arm.key] = measurement(row["val_roc_auc_mean"], row["val_roc_auc_std"],
+                                       row["trials"], f"stage {s.stage.name}")
     return out
 
 
@@ -290,9 +313,7 @@ def save(profile: Profile, search: Search) -> Outputs:
 def arms(search: Search) -> dict[str, list[str]]:
     """Run ids of every searched value, ``search.<field>.<value>`` (see
     :mod:`mtlib.report.verdicts`); the fine learning-rate grid extends the coarse one."""
-    return {f"search.{s.stage.field}.{value_key(v)}": ids.split()
-            for s in search.stages for v, ids in zip(s.table["value"], s.table["run_ids"],
-                                                     strict=True)}
+    return {arm.key: ids for s in search.stages for arm, ids in s.step.arms().items()}
 
 
 def chosen_config(profile: Profile) -> dict[str, Any]:

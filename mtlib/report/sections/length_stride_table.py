@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mtlib.config import RunConfig
+from mtlib.paper.arms import Arm
 from mtlib.paper.numbers import BY_KEY, PUBLISHED
 from mtlib.report import plots
 from mtlib.report.artifacts import read_artifact, write_artifact
@@ -208,14 +209,26 @@ def save(profile: Profile, t1: Table1) -> Outputs:
     return out
 
 
-def arms(t1: Table1) -> dict[str, list[str]]:
-    """Run ids per arm (see :mod:`mtlib.report.verdicts`): ``table1.<frontend>.<L>-<S>`` and
-    ``table1.prior_arm``."""
-    out = {f"table1.{r.frontend}.{r.length}-{r.stride}": r.run_ids.split()
+PRIOR_ARM = Arm("table1", "prior_arm")
+
+
+def pair_arm(frontend: str, length: int, stride: int) -> Arm:
+    """``table1.<frontend>.<L>-<S>``: the runs of one pair on one front end."""
+    return Arm("table1", frontend, f"{length}-{stride}")
+
+
+def arm_runs(t1: Table1) -> dict[Arm, list[str]]:
+    """Run ids per arm: every pair on each front end (:func:`pair_arm`) and :data:`PRIOR_ARM`."""
+    out = {pair_arm(r.frontend, r.length, r.stride): r.run_ids.split()
            for r in pd.concat([t1.raw, t1.logmel]).itertuples()}
     if not t1.prior_arm.empty:
-        out["table1.prior_arm"] = t1.prior_arm["run_ids"].iloc[0].split()
+        out[PRIOR_ARM] = t1.prior_arm["run_ids"].iloc[0].split()
     return out
+
+
+def arms(t1: Table1) -> dict[str, list[str]]:
+    """:func:`arm_runs` under the arms' keys (see :mod:`mtlib.report.verdicts`)."""
+    return {arm.key: ids for arm, ids in arm_runs(t1).items()}
 
 
 def best_pair_runs(profile: Profile) -> tuple[tuple[int, int], list[RunResult]]:

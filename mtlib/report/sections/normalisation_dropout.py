@@ -14,13 +14,15 @@ import numpy as np
 import pandas as pd
 
 from mtlib.config import RunConfig
+from mtlib.paper.arms import Arm
 from mtlib.paper.numbers import BY_KEY
 from mtlib.report import plots
 from mtlib.report.artifacts import read_artifact, write_artifact
 from mtlib.report.outputs import Outputs
 from mtlib.report.profiles import Profile
 from mtlib.report.sections import hyperparameter_search, length_stride_table
-from mtlib.report.sections.grids import best_index, best_run, measurement, run_variants
+from mtlib.report.sections.grids import best_index, best_run, measurement
+from mtlib.report.study import Chain, ChainResult, Step, run_chain, variant_options
 from mtlib.report.tables import mean_std_column
 from mtlib.training.executors import Executor
 from mtlib.training.rundir import RunResult
@@ -29,12 +31,14 @@ from mtlib.training.variants import Variant
 
 SLUG = "06_normalisation_dropout"
 STEPS = ("normalisation", "dropout", "epochs")
+KEPT = Arm("table2", "kept")  # the normalisation the dropout step builds on
 
 
 @dataclass
 class Table2:
-    """The three steps (tables from :func:`mtlib.report.sections.grids.run_variants`, each with
-    ``report_test_roc_auc`` where the report prints the row) and what each step kept."""
+    """The three steps of :func:`chain` (tables as :class:`~mtlib.report.study.StepResult`
+    makes them, each with ``report_test_roc_auc`` where the report prints the row, ``kept`` and
+    ``best_on_test``) and what each step kept."""
 
     norms: pd.DataFrame
     dropouts: pd.DataFrame
@@ -43,8 +47,16 @@ class Table2:
     best_group: Variant  # the group-norm variant with the best validation ROC-AUC
     best_dropout: float
     final_config: RunConfig  # seed 0 of the last step
-    arms: dict[str, list[Variant]] = field(repr=False, default_factory=dict)  # per step
-    final_results: list[RunResult] = field(repr=False, default_factory=list)
+    study: ChainResult = field(repr=False)
+
+    @property
+    def arms(self) -> dict[str, list[Variant]]:
+        """The variants of each step, by step name."""
+        return {s.step.name: [o.value for o in s.options] for s in self.study.steps}
+
+    @property
+    def final_results(self) -> list[RunResult]:
+        return self.study.step("epochs").runs[0]
 
     def steps(self):
         """``(step, table, variants)`` for the three steps, in order."""
@@ -96,41 +108,42 @@ def norm_variants(profile: Profile) -> list[Variant]:
         Variant(norm="group", groups=g) for g in profile.table2_group_counts]
 
 
-def _published_key(step: str, v: Variant, best_group: Variant, best_dropout: float) -> str | None:
-    """The report's Table II row for a variant: batch, layer, the best group count (the
-    report prints one group-norm row), the kept dropout, the longer training."""
-    if step == "normalisation":
-        if v.norm == "group":
-            return "table2.group" if v == best_group else None
-        return f"table2.{v.norm}"
-    if step == "dropout":
-        return "table2.dropout" if v.dropout == best_dropout else None
-    return "table2.long"
+def norm_arm(v: Variant) -> Arm:
+    """``table2.batch``, ``table2.layer``, ``table2.group.<G>``."""
+    return Arm("table2", v.norm, str(v.groups) if v.norm == "group" else "")
+
+
+def chain(profile: Profile) -> Chain:
+    """Table II as a chain: the normalisations (the kept one is ``table2.kept``, the best group
+    count ``table2.group``), a dropout grid on it (the kept p is ``table2.dropout``), the kept
+    pair trained for ``shallow_long_epochs`` (``table2.long``)."""
+    return Chain((
+        Step("normalisation", variant_options(lambda k: norm_variants(profile), norm_arm),
+             kept_arm=KEPT, picks=((Arm("table2", "group"), lambda o: o.value.norm == "group"),)),
+        Step("dropout", variant_options(
+            lambda k: [k.option.value.then(dropout=p) for p in profile.table2_dropouts],
+            lambda v: Arm("table2", "dropout", f"{v.dropout:g}")),
+            kept_arm=Arm("table2", "dropout")),
+        Step("epochs", variant_options(
+            lambda k: [k.option.value.then(epochs=profile.shallow_long_epochs)],
+            lambda v: Arm("table2", "long"))),
+    ))
 
 
 def run(profile: Profile, base: RunConfig, executor: str | Executor = "local") -> Table2:
     """Normalisation variants, then a dropout grid on the best, then longer training."""
-    n = profile.shallow_trials
-    variants = norm_variants(profile)
-    norms, _ = run_variants("normalisation", base, variants, n, executor)
-    kept = variants[best_index(norms)]
-    groups = [i for i, v in enumerate(variants) if v.norm == "group"]
-    best_group = variants[groups[best_index(norms.iloc[groups])]]
-
-    drop_variants = [kept.then(dropout=p) for p in profile.table2_dropouts]
-    dropouts, _ = run_variants("dropout", base, drop_variants, n, executor)
-    best_p = profile.table2_dropouts[best_index(dropouts)]
-    final = kept.then(dropout=best_p, epochs=profile.shallow_long_epochs)
-    long, results = run_variants("epochs", base, [final], n, executor)
-
-    t2 = Table2(norms, dropouts, long, kept, best_group, best_p, final.apply(base),
-                {"normalisation": variants, "dropout": drop_variants, "epochs": [final]},
-                results)
-    for step, table, arms in t2.steps():
-        keys = [_published_key(step, v, best_group, best_p) for v in arms]
-        table["report_test_roc_auc"] = [BY_KEY[k].value / 100 if k else np.nan for k in keys]
+    result = run_chain(chain(profile), base, profile.shallow_trials, executor)
+    norms, dropouts, long = result.steps
+    best_group = norms.options[norms.names()[Arm("table2", "group")]].value
+    t2 = Table2(norms.table, dropouts.table, long.table, norms.kept_option.value, best_group,
+                dropouts.kept_option.value.dropout, result.config, result)
+    for step in result.steps:
+        table, names = step.table, step.names()
+        published = {i: a.key for a, i in reversed(names.items()) if a.key in BY_KEY}
+        table["report_test_roc_auc"] = [BY_KEY[published[i]].value / 100 if i in published
+                                        else np.nan for i in range(len(table))]
         # Our rule keeps the best on validation; the report chose the normalisation on test.
-        table["kept"] = [i == best_index(table) for i in range(len(table))]
+        table["kept"] = [i == step.kept for i in range(len(table))]
         table["best_on_test"] = [i == best_index(table, "test_roc_auc_mean")
                                  for i in range(len(table))]
     return t2
@@ -153,17 +166,16 @@ def display(t2: Table2) -> pd.DataFrame:
 
 
 def findings(t2: Table2) -> dict[str, dict]:
-    """Test ROC-AUC under the published Table II keys, plus ``table2.kept``: the normalisation
-    the dropout step builds on (group norm in the report, whichever won here)."""
+    """Test ROC-AUC under the published Table II keys (arms of the same name: batch, layer,
+    the best group count, the kept dropout, the longer training), plus ``table2.kept``: the
+    normalisation the dropout step builds on (group norm in the report, whichever won here)."""
     out = {}
-    for step, table, arms in t2.steps():
-        for r, v in zip(table.itertuples(), arms, strict=True):
-            m = measurement(r.test_roc_auc_mean, r.test_roc_auc_std, r.trials, v.label)
-            key = _published_key(step, v, t2.best_group, t2.best_dropout)
-            if key:
-                out[key] = m
-            if step == "normalisation" and v == t2.kept_norm:
-                out["table2.kept"] = m
+    for step in t2.study.steps:
+        for arm, i in step.names().items():
+            if arm.key in BY_KEY or arm == KEPT:
+                r = step.table.iloc[i]
+                out[arm.key] = measurement(r["test_roc_auc_mean"], r["test_roc_auc_std"],
+                                           r["trials"], step.options[i].label)
     return out
 
 
@@ -194,23 +206,7 @@ def arms(t2: Table2) -> dict[str, list[str]]:
     """Run ids per arm (see :mod:`mtlib.report.verdicts`): ``table2.<norm>`` (group norm:
     ``table2.group.<G>`` and ``table2.group`` for the best G), ``table2.kept`` (the kept
     normalisation), ``table2.dropout.<p>`` and ``table2.dropout`` (the kept p), ``table2.long``."""
-    out: dict[str, list[str]] = {}
-    for step, table, variants in t2.steps():
-        for v, ids in zip(variants, table["run_ids"], strict=True):
-            ids = ids.split()
-            if step == "normalisation":
-                out[f"table2.group.{v.groups}" if v.norm == "group" else f"table2.{v.norm}"] = ids
-                if v == t2.best_group:
-                    out["table2.group"] = ids
-                if v == t2.kept_norm:
-                    out["table2.kept"] = ids
-            elif step == "dropout":
-                out[f"table2.dropout.{v.dropout:g}"] = ids
-                if v.dropout == t2.best_dropout:
-                    out["table2.dropout"] = ids
-            else:
-                out["table2.long"] = ids
-    return out
+    return t2.study.arm_keys()
 
 
 def best_group_count(profile: Profile) -> int:

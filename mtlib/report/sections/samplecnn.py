@@ -16,14 +16,24 @@ import numpy as np
 import pandas as pd
 
 from mtlib.config import RunConfig
+from mtlib.paper.arms import Arm
 from mtlib.paper.numbers import BY_KEY
 from mtlib.paper.recipes import LEE_RECIPE, SAMPLECNN_START
 from mtlib.report import plots
 from mtlib.report.artifacts import write_artifact
 from mtlib.report.outputs import Outputs
 from mtlib.report.profiles import Profile, run_config
-from mtlib.report.sections.grids import best_index, measurement, run_variants
+from mtlib.report.sections.grids import measurement
 from mtlib.report.sections.per_tag_analysis import HIGHLIGHT, per_tag_table
+from mtlib.report.study import (
+    Chain,
+    ChainResult,
+    Kept,
+    Option,
+    Step,
+    run_chain,
+    variant_options,
+)
 from mtlib.report.tables import mean_std_column
 from mtlib.training.executors import Executor
 from mtlib.training.rundir import RunResult
@@ -34,10 +44,7 @@ PER_TAG_SLUG = "07_samplecnn_per_tag"
 
 LEE_STEP = "Lee et al.'s recipe"
 STEPS = ("recreation", "normalisation", "no scheduler", "momentum", "epochs")
-# The arm key of each step's runs in the artifact (``samplecnn.<key>``, see mtlib.report.verdicts).
-ARM_KEYS = {"recreation": "recreation", "normalisation": "normalisation",
-            "no scheduler": "no_scheduler", "momentum": "momentum", "epochs": "long",
-            LEE_STEP: "lee"}
+LEE_LABEL = "Lee et al. 2017: 22.05 kHz, batch 23, segments, per-segment loss"
 # The report's ROC-AUC of each step: (set, published key).
 REPORT_STEP_KEYS = {"recreation": ("test", "samplecnn.recreation"),
                     "normalisation": ("val", "samplecnn.group"),
@@ -59,7 +66,11 @@ class SampleCNNStudy:
     momentum_values: list[float]
     kept_norm: Variant
     best_momentum: float
+    study: ChainResult = field(repr=False)
     final_results: list[RunResult] = field(repr=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.final_results = self.final_results or self.study.step("epochs").runs[0]
 
     def step(self, name: str) -> pd.Series:
         return self.steps.set_index("step").loc[name]
@@ -105,48 +116,52 @@ def norm_variant(norm: str, groups: int) -> Variant:
     return Variant(norm=norm, groups=groups if norm == "group" else None, plateau=True)
 
 
+def chain(profile: Profile, group_count: int) -> Chain:
+    """The five steps, each changing one thing of the step before. The recreation and the
+    normalisations do not depend on each other's outcome, nor do dropping the scheduler and
+    the momentum grid: each pair trains as one grid. Lee et al.'s recipe (when the profile
+    trains it) needs nothing of the chain: it trains in the chain's first grid."""
+    def unscheduled(kept: Kept) -> Variant:
+        return kept.option.value.then(plateau=False)
+
+    steps = [
+        Step("recreation", variant_options(lambda k: [Variant(norm="batch", plateau=True)],
+                                           lambda v: Arm("samplecnn", "recreation")),
+             keep=None),
+        Step("normalisation", variant_options(
+            lambda k: [norm_variant(x, group_count) for x in profile.samplecnn_norms],
+            lambda v: Arm("samplecnn", "norm", v.norm)),
+            kept_arm=Arm("samplecnn", "normalisation"), joins_previous=True),
+        Step("no scheduler", variant_options(lambda k: [unscheduled(k)],
+                                             lambda v: Arm("samplecnn", "no_scheduler"))),
+        Step("momentum", variant_options(
+            lambda k: [unscheduled(k).then(momentum=m) for m in profile.samplecnn_momenta],
+            lambda v: Arm("samplecnn", "momentum", f"{v.momentum:g}")),
+            kept_arm=Arm("samplecnn", "momentum"), joins_previous=True),
+        Step("epochs", variant_options(
+            lambda k: [k.option.value.then(epochs=profile.samplecnn_long_epochs)],
+            lambda v: Arm("samplecnn", "long"))),
+    ]
+    if profile.samplecnn_lee_reference:
+        steps.append(Step(LEE_STEP, lambda k: [Option(
+            Arm("samplecnn", "lee"), lee_config(profile), LEE_LABEL, Variant(),
+            Variant().columns())], keep=None, independent=True))
+    return Chain(tuple(steps))
+
+
 def run(profile: Profile, group_count: int, executor: str | Executor = "local") -> SampleCNNStudy:
     """Recreation -> normalisations (kept on validation) -> no scheduler -> momentum grid ->
     more epochs; and Lee et al.'s recipe beside them (``samplecnn.lee_reference``)."""
-    n = profile.samplecnn_trials
-    base = samplecnn_base(profile)
-    # Two pairs of steps do not depend on each other's outcome: the recreation and the
-    # normalisations, then dropping the scheduler and the momentum grid. Each pair trains as
-    # one grid, so a worker pool runs its trials side by side.
-    recreation = Variant(norm="batch", plateau=True)
-    arms = [norm_variant(x, group_count) for x in profile.samplecnn_norms]
-    first, _ = run_variants("recreation and normalisation", base, [recreation, *arms], n,
-                            executor)
-    rec, norms = _split(first, "recreation", "normalisation")
-    kept = arms[best_index(norms)]
-    unscheduled = kept.then(plateau=False)
-
-    ms = list(profile.samplecnn_momenta)
-    second, _ = run_variants("no scheduler and momentum", base,
-                             [unscheduled, *[unscheduled.then(momentum=m) for m in ms]], n,
-                             executor)
-    nosched, momenta = _split(second, "no scheduler", "momentum")
-    best_m = ms[best_index(momenta)]
-    final = unscheduled.then(momentum=best_m, epochs=profile.samplecnn_long_epochs)
-    long, results = run_variants("epochs", base, [final], n, executor)
-    parts = [rec, norms.iloc[[arms.index(kept)]], nosched, momenta.iloc[[ms.index(best_m)]],
-             long]
-    if profile.samplecnn_lee_reference:
-        lee = lee_config(profile)
-        lee_rows, _ = run_variants(LEE_STEP, lee, [Variant()], n, executor)
-        parts.append(lee_rows.assign(variant="Lee et al. 2017: 22.05 kHz, batch 23, "
-                                               "segments, per-segment loss"))
-    steps = pd.concat(parts, ignore_index=True)
+    result = run_chain(chain(profile, group_count), samplecnn_base(profile),
+                       profile.samplecnn_trials, executor)
+    steps = pd.concat([s.row for s in result.steps], ignore_index=True)
     report = _report_step_values()
     steps["report_val_roc_auc"] = [report.get(("val", s), np.nan) for s in steps["step"]]
     steps["report_test_roc_auc"] = [report.get(("test", s), np.nan) for s in steps["step"]]
-    return SampleCNNStudy(steps, norms, momenta, arms, ms, kept, best_m, results)
-
-
-def _split(table: pd.DataFrame, head: str, rest: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A two-step grid's table as its first row (step ``head``) and the others (``rest``)."""
-    return (table.iloc[[0]].assign(step=head).reset_index(drop=True),
-            table.iloc[1:].assign(step=rest).reset_index(drop=True))
+    norms, momenta = result.step("normalisation"), result.step("momentum")
+    return SampleCNNStudy(steps, norms.table, momenta.table, [o.value for o in norms.options],
+                          [o.value.momentum for o in momenta.options], norms.kept_option.value,
+                          momenta.kept_option.value.momentum, result)
 
 
 def _report_step_values() -> dict[tuple[str, str], float]:
@@ -242,12 +257,8 @@ def save(profile: Profile, study: SampleCNNStudy, comparison: PerTagComparison) 
 
 
 def arms(study: SampleCNNStudy) -> dict[str, list[str]]:
-    """Run ids per arm (see :mod:`mtlib.report.verdicts`): ``samplecnn.<ARM_KEYS[step]>`` per step,
-    ``samplecnn.norm.<norm>`` and ``samplecnn.momentum.<m>`` for the two grids."""
-    out = {f"samplecnn.{ARM_KEYS[step]}": ids.split()
-           for step, ids in zip(study.steps["step"], study.steps["run_ids"], strict=True)}
-    for arm, ids in zip(study.norm_arms, study.norms["run_ids"], strict=True):
-        out[f"samplecnn.norm.{arm.norm}"] = ids.split()
-    for m, ids in zip(study.momentum_values, study.momenta["run_ids"], strict=True):
-        out[f"samplecnn.momentum.{m:g}"] = ids.split()
-    return out
+    """Run ids per arm (see :mod:`mtlib.report.verdicts`): ``samplecnn.recreation``,
+    ``samplecnn.norm.<norm>`` and the kept ``samplecnn.normalisation``,
+    ``samplecnn.no_scheduler``, ``samplecnn.momentum.<m>`` and the kept ``samplecnn.momentum``,
+    ``samplecnn.long``, ``samplecnn.lee``."""
+    return study.study.arm_keys()

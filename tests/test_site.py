@@ -30,6 +30,7 @@ from mtlib import cli, paths  # noqa: E402
 from mtlib.report import site
 
 CLAIM = "256/256 beats 1024/1024 | with *stars* and <tags>"
+FUTURE_CLAIM = "a log-mel input beats raw audio"
 DEVIATION_WHY = "CPU budget: the whole quick report must run in half an hour"
 GRID_LINE = "Table I: 2 run(s), 0 reused from the run store, 2 trained (local), 3 s"
 RESULT_LINE = "hello"  # printed deliberately: a result
@@ -85,12 +86,27 @@ def write_results(results: Path) -> None:
         (results / folder / name).write_text(f"{name}\n")
     # A partial notebook of a failed run is no chapter.
     write_executed(executed, "03_third.failed", png)
+    blank = {"report_split": "", "sd_clips": None, "sd_seed": None, "sd_total": None,
+             "noise": "", "verdict_interval": "not measured", "mde": None, "mde_full": None,
+             "too_small_full": False, "report_in_interval": None}
+    judged = {"report_split": "test", "sd_clips": 0.008, "sd_seed": 0.007, "sd_total": 0.011,
+              "noise": "test clips and seeds (4 seeds of the 256/256 pair)",
+              "verdict_interval": "holds", "mde": 0.03, "mde_full": 0.012,
+              "too_small_full": False, "report_in_interval": True}
     pd.DataFrame([
-        {"key": "a", "section": "VI", "claim": CLAIM, "report_difference": 0.014,
-         "effect": 0.034, "low": 0.013, "high": 0.056, "verdict": "holds", "note": ""},
-        {"key": "b", "section": "V", "claim": "learning rate 0.0075 beats 0.01",
+        {"key": "a", "section": "VI", "group": "report", "claim": CLAIM,
+         "report_difference": 0.014, "effect": 0.034, "low": 0.013, "high": 0.056,
+         "verdict": "holds", "note": "", **judged},
+        {"key": "b", "section": "V", "group": "report", "claim": "learning rate 0.0075 beats 0.01",
          "report_difference": None, "effect": None, "low": None, "high": None,
-         "verdict": "not measured", "note": "no run"},
+         "verdict": "not measured", "note": "no run", **blank},
+        {"key": "c", "section": "calibration", "group": "calibration",
+         "claim": "two seeds differ", "report_difference": None, "effect": 0.002,
+         "low": -0.02, "high": 0.024, "verdict": "inconclusive", "note": "",
+         **{**judged, "verdict_interval": "inconclusive"}},
+        {"key": "d", "section": "IX", "group": "future", "claim": FUTURE_CLAIM,
+         "report_difference": None, "effect": 0.05, "low": 0.02, "high": 0.08,
+         "verdict": "holds", "note": "", **judged},
     ]).to_csv(tables / "08_summary_claims.csv", index=False)
     pd.DataFrame([{"key": "search.epochs", "section": "V", "setting": "epochs per search run",
                    "report": 30, "profile": 10, "why": DEVIATION_WHY}]).to_csv(
@@ -197,7 +213,8 @@ def test_front_page_order_claims_and_deviations(built):
     article = index[index.index("<article"):index.index("</article>")]
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", article))
     order = ["Digging Deeper into Automatic Music Tagging", "Stand-in data",
-             "Profile smoke", "1 holds", "Headline numbers", "0.840", "0.855",
+             "Profile smoke", "1 holds", "two seeds differ", "What the report expected",
+             FUTURE_CLAIM, "Headline numbers", "0.840", "0.855",
              "Deviations from the report", DEVIATION_WHY, "01_first", "02_second"]
     positions = [text.find(s) for s in order]
     assert -1 not in positions, [s for s, p in zip(order, positions, strict=True) if p < 0]
@@ -206,7 +223,9 @@ def test_front_page_order_claims_and_deviations(built):
     assert "256/256 beats 1024/1024 | with *stars* and &lt;tags&gt;" in index
     # The interval reads on one line: its spaces do not break.
     assert "+0.034\u00a0[+0.013,\u00a0+0.056]" in index
-    assert index.count("<table") >= 4
+    assert index.count("<table") >= 5
+    # Which noise an interval holds, and what could be chance.
+    assert "4 seeds of the 256/256 pair" in text and "chance alone would decide" in text
 
 
 def test_front_page_lists_the_files_and_run_times(built):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SECTIONS = ("search", "table1", "table2", "samplecnn", "future")
+SECTIONS = ("search", "table1", "table2", "samplecnn", "future", "noise")
 
 
 @dataclass(frozen=True, order=True)

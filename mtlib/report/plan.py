@@ -22,6 +22,7 @@ from mtlib.report.sections import (
     length_stride_table,
     normalisation_dropout,
     samplecnn,
+    seed_noise,
 )
 from mtlib.training.executors import RecordingExecutor
 
@@ -87,6 +88,13 @@ def _record(profile: Profile) -> tuple[RecordingExecutor, dict[str, tuple[int, i
     results = future_work.train(future, profile.future_trials, rec)
     span(future_work.SLUG, start)
     named.update({a.arm: [r.run_id for r in results[a.key]] for a in future})
+    start = len(rec.grids)
+    configs = {c.run_id: c for c in rec.configs()}
+    references = {ref.family: configs[named[Arm.parse(ref.arm)][0]].replace(seed=0)
+                  for ref in seed_noise.REFERENCES if Arm.parse(ref.arm) in named}
+    noise = seed_noise.run(profile, rec, references)
+    span(seed_noise.SLUG, start)
+    named.update(seed_noise.arm_runs(noise))
     return rec, spans, named
 
 

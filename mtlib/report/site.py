@@ -42,7 +42,6 @@ from mtlib.errors import MtlibError
 from mtlib.progress import logged_messages
 from mtlib.report.products import PRODUCTS, caption, run_order
 from mtlib.report.profiles import Profile, load_profile
-from mtlib.report.tables import effect_interval
 
 TITLE = "Digging Deeper into Automatic Music Tagging"
 KEEP = ("timings.json",)  # files of results/report/ that the site build leaves in place
@@ -174,22 +173,44 @@ def _data_section(profile: Profile) -> str:
             f"split `{profile.data_split}`.")
 
 
-def _claims_section() -> str:
-    """Notebook 08's claims with their verdict counts (same formatting as the old index)."""
-    from mtlib.report.verdicts import verdict_counts
+CLAIM_COLUMNS = ("section", "group", "claim", "report_difference", "report_split", "effect",
+                 "low", "high", "sd_clips", "sd_seed", "sd_total", "noise", "verdict",
+                 "verdict_interval", "mde", "mde_full", "too_small_full", "report_in_interval",
+                 "note")
 
-    claims = _read_table("08_summary_claims", ["section", "claim", "report_difference",
-                                               "effect", "low", "high", "verdict", "note"])
+
+def _claims_section() -> str:
+    """Notebook 08's claims: the report's (with the calibration rows), their verdict counts
+    and how many could be chance; then what the report expected of its future work
+    (Section IX), with its own counts."""
+    from mtlib.report.sections.summary import claims_view
+    from mtlib.report.verdicts import chance_line, verdict_counts
+
+    claims = _read_table("08_summary_claims", CLAIM_COLUMNS)
     if claims is None:
         return _missing("08_summary_claims", "08_summary")
-    counts = ", ".join(f"{n} {v}" for v, n in verdict_counts(claims).items())
-    rows = [[r.section, r.claim, _signed(r.report_difference),
-             effect_interval(r.effect, r.low, r.high), r.verdict, r.note]
-            for r in claims.itertuples()]
-    return (f"{counts} (of {len(claims)}; 95 % intervals from a paired bootstrap over test "
-            "clips).\n\n"
-            + _table(["section", "claim", "report", "ours [95 % interval]", "verdict", "note"],
-                     rows))
+
+    def table(rows: pd.DataFrame) -> str:
+        view = claims_view(rows)
+        return _table(list(view.columns), view.astype(object).values.tolist())
+
+    def counts(group: str) -> str:
+        rows = claims[claims["group"] == group]
+        text = ", ".join(f"{n} {v}" for v, n in verdict_counts(claims, group).items())
+        return f"{text} (of {len(rows)})"
+
+    report = claims[claims["group"] != "future"]
+    future = claims[claims["group"] == "future"]
+    out = (f"{counts('report')}. Each 95 % interval holds the test clips' sampling noise and "
+           "the seeds' (the noise column says which, and where its seed term came from); "
+           f"verdicts are adjusted for multiplicity by Holm's method. "
+           f"{chance_line(claims)} The calibration rows compare two seeds of one "
+           "configuration: each must read inconclusive.\n\n" + table(report))
+    if len(future):
+        out += ("\n\n### What the report expected of its future work\n\n"
+                f"Section IX's expectations, not claims of its results: {counts('future')}."
+                "\n\n" + table(future))
+    return out
 
 
 def _headline_rows(profile: Profile) -> list[list[object]]:

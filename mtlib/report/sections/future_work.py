@@ -310,6 +310,16 @@ def claims_view(profile: Profile) -> pd.DataFrame:
     return view(table).drop(columns="section").reset_index(drop=True)
 
 
+def claims_counts(profile: Profile) -> str:
+    """Section IX's own verdict counts, one line."""
+    from mtlib.report import verdicts as claims
+
+    table = claims.claims_table(profile.name, sections=["IX"])
+    counts = ", ".join(f"{n} {v}" for v, n in claims.verdict_counts(table, "future").items())
+    return (f"**What the report expected of its future work:** {counts} (of {len(table)}; "
+            "not counted among the report's claims).")
+
+
 def choices(profile: Profile) -> pd.DataFrame:
     """Every detail the papers leave open (or that integrating them into our networks
     decides), and what this code chose."""

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from mtlib.config import RunConfig
+from mtlib.paper.arms import Arm
 from mtlib.report import plots
 from mtlib.report.artifacts import read_artifact, write_artifact
 from mtlib.report.outputs import Outputs
@@ -80,14 +81,19 @@ def reference_config(profile: Profile, ref: Reference, store: RunStore | None = 
     return first.config.replace(seed=0)
 
 
-def run(profile: Profile, executor: str | Executor = "local") -> SeedNoise:
+def run(profile: Profile, executor: str | Executor = "local",
+        references: dict[str, RunConfig] | None = None) -> SeedNoise:
     """Train (or reuse) ``profile.noise.<family>_seeds`` seeds of each reference (a family
-    whose notebook trained no reference arm is skipped)."""
+    whose notebook trained no reference arm is skipped). ``references``: each family's
+    reference config (default: read from the artifacts of notebooks 03 and 07)."""
     seeds = {"shallow": profile.noise_shallow_seeds, "samplecnn": profile.noise_samplecnn_seeds}
     rows, ids = [], {}
     for ref in REFERENCES:
         n = int(seeds.get(ref.family, 0))
-        base = reference_config(profile, ref) if n >= 2 else None
+        if references is not None:
+            base = references.get(ref.family)
+        else:
+            base = reference_config(profile, ref) if n >= 2 else None
         if base is None:
             continue
         results: list[RunResult] = run_grid([base.replace(seed=k) for k in range(n)],
@@ -106,14 +112,19 @@ def run(profile: Profile, executor: str | Executor = "local") -> SeedNoise:
     return SeedNoise(runs=runs, spread=spread, reference_ids=ids)
 
 
-def arms(noise: SeedNoise) -> dict[str, list[str]]:
-    """The calibration arms: ``noise.<family>.seed0`` and ``noise.<family>.seed1``, one run
-    each, and ``noise.<family>`` with every seed."""
-    out: dict[str, list[str]] = {}
+def arm_runs(noise: SeedNoise) -> dict[Arm, list[str]]:
+    """The arms of the references: ``noise.<family>`` with every seed, and the calibration
+    pair ``noise.<family>.seed0`` and ``noise.<family>.seed1``, one run each."""
+    out: dict[Arm, list[str]] = {}
     for family, ids in noise.reference_ids.items():
-        out[f"noise.{family}"] = list(ids)
-        out[f"noise.{family}.seed0"], out[f"noise.{family}.seed1"] = [ids[0]], [ids[1]]
+        out[Arm("noise", family)] = list(ids)
+        out[Arm("noise", family, "seed0")], out[Arm("noise", family, "seed1")] = ids[:1], ids[1:2]
     return out
+
+
+def arms(noise: SeedNoise) -> dict[str, list[str]]:
+    """:func:`arm_runs` by arm key, as the artifact stores them."""
+    return {arm.key: ids for arm, ids in arm_runs(noise).items()}
 
 
 def seed_variances(noise: SeedNoise) -> dict[str, dict]:

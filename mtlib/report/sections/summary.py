@@ -40,8 +40,13 @@ class Summary:
 
     @property
     def verdicts(self) -> dict[str, int]:
-        """How many claims got each verdict."""
-        return claims.verdict_counts(self.claims)
+        """How many of the report's claims got each verdict (not Section IX's expectations,
+        nor the calibration rows)."""
+        return claims.verdict_counts(self.claims, "report")
+
+    @property
+    def n_report_claims(self) -> int:
+        return int((self.claims["group"] == "report").sum())
 
     @property
     def n_measured(self) -> int:
@@ -110,22 +115,48 @@ def display_published(s: Summary) -> pd.DataFrame:
 
 
 def display_claims(s: Summary) -> pd.DataFrame:
-    return claims_view(s.claims)
+    """The report's claims, then the calibration rows (Section IX's are notebook 09's)."""
+    shown = s.claims[s.claims["group"] != "future"]
+    return claims_view(shown)
 
 
 def claims_view(c: pd.DataFrame) -> pd.DataFrame:
-    """Rows of :func:`mtlib.report.verdicts.claims_table` as a reader sees them."""
+    """Rows of :func:`mtlib.report.verdicts.claims_table` as a reader sees them: the report's
+    difference and its split, ours with its 95 % interval, which noise the interval holds,
+    the verdict after Holm's adjustment beside the interval's own, and the smallest effect
+    this run, and ``full`` on MTAT, could resolve."""
 
-    def signed(v: float) -> str:
-        return "" if pd.isna(v) else f"{v:+.3f}"
+    def report(r) -> str:
+        if pd.isna(r.report_difference):
+            return ""
+        inside = {True: ", inside ours", False: ", outside ours"}.get(
+            None if pd.isna(r.report_in_interval) else bool(r.report_in_interval), "")
+        return f"{r.report_difference:+.3f} ({r.report_split}{inside})"
 
+    def noise(r) -> str:
+        if pd.isna(r.sd_total):
+            return ""
+        parts = [f"s.d. {r.sd_total:.3f}"]
+        if pd.notna(r.sd_clips) and pd.notna(r.sd_seed):
+            parts.append(f"clips {r.sd_clips:.3f}, seeds {r.sd_seed:.3f}")
+        return f"{r.noise} ({'; '.join(parts)})"
+
+    def power(r) -> str:
+        if pd.isna(r.mde):
+            return ""
+        text = f"{r.mde:.3f} / {r.mde_full:.3f}"
+        return text + (" (the report's is smaller)" if r.too_small_full else "")
+
+    rows = list(c.itertuples())
     return pd.DataFrame({
         "section": c["section"], "claim": c["claim"],
-        "report": [signed(v) for v in c["report_difference"]],
+        "report": [report(r) for r in rows],
         "ours (95 % interval)": [effect_interval(e, lo, hi) for e, lo, hi in zip(
             c["effect"], c["low"], c["high"], strict=True)],
-        "spread over trials": ["" if pd.isna(v) else f"{v:.3f}" for v in c["trial_std"]],
-        "verdict": c["verdict"], "note": c["note"],
+        "verdict": c["verdict"], "interval alone": c["verdict_interval"],
+        "noise the interval holds": [noise(r) for r in rows],
+        "resolvable here / on MTAT": [power(r) for r in rows],
+        "note": c["note"],
     })
 
 
@@ -156,15 +187,25 @@ def show_key_figures() -> None:
 
 
 def headline(s: Summary) -> str:
-    """The verdict counts, one line of Markdown."""
+    """The verdict counts of the report's claims, how many could be chance, and the
+    calibration rows, as Markdown."""
     counts = ", ".join(f"{n} {v}" for v, n in s.verdicts.items())
-    return (f"**Claims:** {counts} (of {len(s.claims)}; 95 % intervals from a paired bootstrap "
-            "over test clips, see `mtlib.report.verdicts`).")
+    calibration = s.claims[s.claims["group"] == "calibration"]
+    checks = "; ".join(f"{r.claim}: **{r.verdict_interval}**"
+                       for r in calibration.itertuples())
+    return (f"**The report's claims:** {counts} (of {s.n_report_claims}; Section IX's "
+            "expectations are judged in notebook 09). Each 95 % interval holds the test "
+            "clips' sampling noise and the seeds' (see each row's noise column and "
+            "`mtlib.report.verdicts`); verdicts are adjusted for multiplicity by Holm's "
+            f"method. {claims.chance_line(s.claims)}"
+            + (f"\n\n**Calibration** (two seeds of one configuration; each must read "
+               f"inconclusive): {checks}." if checks else ""))
 
 
 def closing(s: Summary) -> str:
     """The notebook's closing paragraph (Markdown), read off ``s``."""
-    verdicts = "; ".join(f"{r.claim}: **{r.verdict}**" for r in s.claims.itertuples())
+    verdicts = "; ".join(f"{r.claim}: **{r.verdict}**" for r in s.claims.itertuples()
+                         if r.group == "report")
     data = ("Absolute values are not comparable: this profile trains on the synthetic "
             "stand-in corpus, not on MagnaTagATune." if s.standin
             else "Both columns are measured on MagnaTagATune.")

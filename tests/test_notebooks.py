@@ -47,11 +47,46 @@ def test_committed_notebook_is_clean_and_thin(nb_path):
     assert nb.metadata["kernelspec"]["name"] == "python3"
     source = "\n".join(c.source for c in code)
     assert "class " not in source and "os.chdir" not in source and "../" not in source
-    # The notebook reads its closing claims from data: the last cell builds Markdown.
+    # The notebook reads its closing claims from data: the last cell shows Markdown.
     assert "Markdown(" in code[-1].source
     # Thin: one hop to the section module named after the notebook; short code cells.
     assert "from mtlib.report.sections import" in code[1].source
-    assert all(len(c.source.splitlines()) <= 14 for c in code[2:-1]), "a code cell is long"
+    assert all(len(c.source.splitlines()) <= 14 for c in code[2:]), "a code cell is long"
+    assert prose_that_computes(code[1:]) == [], "a cell writes prose or computes a fact"
+
+
+def prose_that_computes(cells) -> list[str]:
+    """What the cells do beyond calling the section modules and showing the result: an
+    f-string or string arithmetic, a Markdown text not made by a section (a call or a result's
+    attribute), an
+    aggregate (min, max, sum, sorted, round, len), a comparison or a conditional."""
+    found = []
+    for cell in cells:
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.JoinedStr):
+                found.append(f"f-string: {ast.unparse(node)[:40]}")
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                if node.func.id in ("min", "max", "sum", "sorted", "round", "len"):
+                    found.append(f"aggregate: {ast.unparse(node)[:40]}")
+                if node.func.id == "Markdown" and not all(
+                        isinstance(arg, ast.Call | ast.Attribute) for arg in node.args):
+                    found.append(f"Markdown of text: {ast.unparse(node)[:40]}")
+            elif isinstance(node, ast.Compare | ast.IfExp | ast.If):
+                found.append(f"decision: {ast.unparse(node)[:40]}")
+            elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Mod):
+                found.append(f"text arithmetic: {ast.unparse(node)[:40]}")
+    return found
+
+
+def test_the_prose_check_sees_a_computing_cell():
+    cell = nbformat.v4.new_code_cell(
+        'display(Markdown(f"best {max(scores):.3f}" + (" up" if a > b else "")))')
+    found = prose_that_computes([cell])
+    assert any(f.startswith("f-string") for f in found)
+    assert any(f.startswith("aggregate") for f in found)
+    assert any(f.startswith("decision") for f in found)
+    ok = nbformat.v4.new_code_cell("display(Markdown(summary.closing(s)))")
+    assert prose_that_computes([ok]) == []
 
 
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=SLUGS)

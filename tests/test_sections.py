@@ -181,7 +181,7 @@ def test_table1_grid_and_artifact():
     assert art["best_pair"] == [1024, 512]
     assert art["findings"]["table1.raw.256-256"]["n"] == 3
     assert "dieleman.logmel.256-256" in art["findings"]
-    shown = length_stride_table.display(t1)
+    shown = length_stride_table.table_view(t1)
     assert list(shown["ROC-AUC % (report)"])[:2] == ["81.07%", "81.66%"]
     assert shown["log-mel (ours)"].iloc[0] != "" and shown["log-mel (ours)"].iloc[1] == ""
     assert len(shown) == 7 and len(t1.prior_arm) == 1

@@ -83,7 +83,7 @@ def _record(profile: Profile) -> tuple[RecordingExecutor, dict[str, tuple[int, i
     named.update(study.study.arms())
     start = len(rec.grids)
     future = future_work.arms(
-        profile, future_work.shallow_config(profile, t2.final_config),
+        profile, future_work.raw_arm_config(profile, t2.final_config),
         future_work.samplecnn_config(profile, study.final_results[0].config))
     results = future_work.train(future, profile.future_trials, rec)
     span(future_work.SLUG, start)

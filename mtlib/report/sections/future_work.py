@@ -35,6 +35,7 @@ from mtlib.models.frontends import (
     quarter_tone_fundamentals,
 )
 from mtlib.paper.arms import Arm
+from mtlib.paper.numbers import shown
 from mtlib.report import plots
 from mtlib.report.artifacts import read_artifact, write_artifact
 from mtlib.report.outputs import Outputs
@@ -83,7 +84,7 @@ class FutureArm:
         return "" if self.base is None else self.base.key
 
 
-def shallow_config(profile: Profile, table2_final: RunConfig) -> RunConfig:
+def raw_arm_config(profile: Profile, table2_final: RunConfig) -> RunConfig:
     """Table II's last row (``table2_final``) for ``future.epochs`` (default
     ``shallow.epochs``: Table II's dropout step), at ``future.stride`` when the profile sets
     one."""
@@ -98,11 +99,11 @@ def samplecnn_config(profile: Profile, samplecnn_final: RunConfig) -> RunConfig:
 
 def shallow_base(profile: Profile) -> RunConfig:
     """:func:`shallow_config` of the Table II run notebook 06 kept."""
-    return shallow_config(profile, RunConfig.from_dict(
+    return raw_arm_config(profile, RunConfig.from_dict(
         read_artifact(normalisation_dropout.SLUG, profile.name)["final_config"]))
 
 
-def samplecnn_base(profile: Profile) -> RunConfig:
+def samplecnn_arm_base(profile: Profile) -> RunConfig:
     """:func:`samplecnn_config` of notebook 07's last step."""
     return samplecnn_config(profile, _samplecnn_final(profile)[0].config)
 
@@ -121,7 +122,7 @@ def arms(profile: Profile, shallow: RunConfig | None = None,
     """The arms of both experiments, baselines first, on the shallow and SampleCNN bases
     (default: :func:`shallow_base` and :func:`samplecnn_base`)."""
     shallow = shallow or shallow_base(profile)
-    deep = deep or samplecnn_base(profile)
+    deep = deep or samplecnn_arm_base(profile)
     weight = profile.future_embedding_weight
     embedding = {"tag_embedding": weight, "tag_embedding_dim": EMBEDDING_DIM}
     return [
@@ -226,7 +227,7 @@ def run(profile: Profile, executor: str | Executor = "local") -> FutureWork:
     return FutureWork(table, per_tag, study_arms, results, _samplecnn_final(profile))
 
 
-def display(fw: FutureWork, experiment: str | None = None) -> pd.DataFrame:
+def arm_table(fw: FutureWork, experiment: str | None = None) -> pd.DataFrame:
     """The table a reader sees: every arm (or one experiment's) with its scores and cost."""
     t = fw.table if experiment is None else fw.table[fw.table["experiment"] == experiment]
     gains = ["" if not b else f"{fw.gain(k):+.3f}" for k, b in zip(t["key"], t["base"],
@@ -300,7 +301,7 @@ def learnt_filters(fw: FutureWork) -> str:
             f" than the ERB).")
 
 
-def claims_view(profile: Profile) -> pd.DataFrame:
+def future_claims(profile: Profile) -> pd.DataFrame:
     """The claims table's Section IX rows (see :mod:`mtlib.report.verdicts`), as notebook 08 shows
     them."""
     from mtlib.report import verdicts as claims
@@ -383,7 +384,7 @@ def arm_ids(fw: FutureWork) -> dict[str, list[str]]:
 
 def save(profile: Profile, fw: FutureWork) -> Outputs:
     out = Outputs()
-    out.table(SLUG, fw.table, display(fw))
+    out.table(SLUG, fw.table, arm_table(fw))
     out.table(PER_TAG_SLUG, fw.per_tag)
     out.table(CHOICES_SLUG, choices(profile))
     bars = fw.table.assign(variant=[f"{n}: {a}" for n, a in zip(fw.table["network"],
@@ -401,3 +402,42 @@ def _short(fw: FutureWork, key: str | Arm) -> str:
     """Axis label of an arm: network and arm."""
     arm = fw.arm(key)
     return f"{arm.network}, {arm.label}"
+
+
+def frontends_text(fw: FutureWork) -> str:
+    """The log-mel front end against raw audio (Markdown)."""
+    raw, mel = fw.row("future.shallow.raw"), fw.row("future.shallow.logmel")
+    return (
+        f"The log-mel input scores {mel.test_roc_auc_mean:.3f} test ROC-AUC against "
+        f"{raw.test_roc_auc_mean:.3f} for raw audio ({fw.gain('future.shallow.logmel'):+.3f}; "
+        f"Dieleman & Schrauwen: {shown('dieleman.logmel.256-256')} against "
+        f"{shown('dieleman.raw.256-256')}) at {mel.ms_per_clip:.1f} against "
+        f"{raw.ms_per_clip:.1f} ms per training clip. The claims below say whether the "
+        "difference exceeds the noise of a rerun."
+    )
+
+
+def harmonic_text(fw: FutureWork) -> str:
+    """The harmonic front end: scores, size, cost, guitar and its learnt filters
+    (Markdown)."""
+    raw, mel = fw.row("future.shallow.raw"), fw.row("future.shallow.logmel")
+    harmonic = fw.row("future.shallow.harmonic")
+    return (
+        f"The harmonic front end scores {harmonic.test_roc_auc_mean:.3f} test ROC-AUC "
+        f"({fw.gain('future.shallow.harmonic'):+.3f} over raw audio) with "
+        f"{harmonic.parameters:,} parameters against {raw.parameters:,}, at "
+        f"{harmonic.ms_per_clip:.1f} ms per training clip. On guitar it scores "
+        f"{harmonic.guitar_test_roc_auc:.3f} against {raw.guitar_test_roc_auc:.3f} for raw "
+        f"audio and {mel.guitar_test_roc_auc:.3f} for the log-mel input. " + learnt_filters(fw)
+    )
+
+
+def embedding_text(fw: FutureWork) -> str:
+    """The label embedding on both networks, beside ATOSE's gain (Markdown)."""
+    return (
+        "The label embedding changes the test ROC-AUC by "
+        f"{fw.relative_gain('future.shallow.embedding'):+.2f} % for the shallow CNN and "
+        f"{fw.relative_gain('future.samplecnn.embedding'):+.2f} % for SampleCNN; ATOSE "
+        f"reported about {shown('conclusion.atose_gain')} on its base models. The claims below "
+        "say whether either change exceeds the noise of a rerun."
+    )

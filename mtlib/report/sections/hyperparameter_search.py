@@ -16,7 +16,7 @@ import pandas as pd
 from mtlib.config import RunConfig
 from mtlib.errors import MtlibError
 from mtlib.paper.arms import Arm
-from mtlib.paper.numbers import BY_KEY
+from mtlib.paper.numbers import BY_KEY, shown
 from mtlib.report import plots
 from mtlib.report.artifacts import read_artifact, write_artifact
 from mtlib.report.outputs import Outputs
@@ -319,3 +319,26 @@ def arms(search: Search) -> dict[str, list[str]]:
 def chosen_config(profile: Profile) -> dict[str, Any]:
     """input_norm, filters, lr and momentum chosen by notebook 02 for this profile."""
     return read_artifact(SLUG, profile.name)["chosen"]
+
+
+def closing(search: Search) -> str:
+    """The notebook's closing paragraph (Markdown), read off ``search``."""
+    norm, coarse = search.stage("input_norm"), search.stage("lr")
+    fine, filters = search.stage("lr_fine"), search.stage("filters")
+    start = ", ".join(f"{k} = {value_key(v)}" for k, v in search.start.items())
+    norms = ", ".join(f"{value_key(v)} {norm.score(v):.3f}" for v in norm.values)
+    reported = shown("search.input_norm.none", "search.input_norm.standardise",
+                     "search.input_norm.minmax")
+    scores = ", ".join(f"{value_key(v)}: {filters.score(v):.3f}" for v in filters.values)
+    grid = ", ".join(value_key(v) for v in fine.values)
+    chosen = ", ".join(f"{k} = **{value_key(v)}**" for k, v in search.chosen.items())
+    return (
+        f"Starting values: {start}. Our search keeps the report's value in "
+        f"{search.same_choices} of {search.compared} stages. Validation ROC-AUC by input "
+        f"normalisation: {norms} (report: none, standardise, minmax {reported}). Filters: "
+        f"{scores}; {value_key(filters.best)} is kept (best on validation: "
+        f"{value_key(filters.best_on_validation)}). The fine learning-rate grid, {grid}, is "
+        f"built around the coarse best {value_key(coarse.best)}. The chosen configuration, "
+        f"{chosen}, scores {search.final_score:.3f} validation ROC-AUC (report: "
+        f"{shown('search.momentum.0.95')}); later notebooks read it from the artifact."
+    )

@@ -11,7 +11,7 @@ import pandas as pd
 
 from mtlib.config import RunConfig
 from mtlib.paper.arms import Arm
-from mtlib.paper.numbers import BY_KEY, PUBLISHED
+from mtlib.paper.numbers import BY_KEY, PUBLISHED, shown
 from mtlib.report import plots
 from mtlib.report.artifacts import read_artifact, write_artifact
 from mtlib.report.outputs import Outputs
@@ -154,7 +154,7 @@ def run(profile: Profile, chosen: dict[str, Any], executor: str | Executor = "lo
     return Table1(table, profile.shallow_output_prior, results)
 
 
-def display(t1: Table1) -> pd.DataFrame:
+def table_view(t1: Table1) -> pd.DataFrame:
     """Table I as the report prints it (test ROC-AUC in %), ours beside it; Dieleman &
     Schrauwen's own results (their paper, not the report) in the last columns."""
     logmel = {(r.length, r.stride): r for r in t1.logmel.itertuples()}
@@ -197,7 +197,7 @@ def save(profile: Profile, t1: Table1) -> Outputs:
     """The table, its figure, and the artifact: the best raw pair (by validation) and its
     runs."""
     out = Outputs()
-    out.table(SLUG, t1.table, display(t1))
+    out.table(SLUG, t1.table, table_view(t1))
     out.figure(SLUG, plots.table1_figure(pd.concat([t1.raw, t1.logmel])))
     best = t1.best
     write_artifact(SLUG, profile.name, {
@@ -236,3 +236,28 @@ def best_pair_runs(profile: Profile) -> tuple[tuple[int, int], list[RunResult]]:
     art = read_artifact(SLUG, profile.name)
     runs = RunStore().require(art["best_run_ids"], f"notebook {SLUG}")
     return (int(art["best_pair"][0]), int(art["best_pair"][1])), runs
+
+
+def closing(t1: Table1) -> str:
+    """The notebook's closing paragraph (Markdown), read off ``t1``."""
+    best, best_test, prior = t1.best, t1.best_on_test, t1.prior_effect()
+    report_best = int(BY_KEY["table1.best.length_stride"].value)
+    text = (
+        f"By validation ROC-AUC the best pair is **{best['length']}/{best['stride']}**, by "
+        f"test ROC-AUC **{best_test['length']}/{best_test['stride']}** "
+        f"({best_test['test_roc_auc_mean']:.3f}); the report's best is "
+        f"{report_best}/{report_best} ({shown(pair_arm('raw', report_best, report_best).key)})."
+        f" The {len(t1.raw)} pairs span {t1.spread:.3f} test ROC-AUC here; the report's "
+        f"seven span {t1.report_spread:.4f}. Later notebooks use the pair that is best on "
+        "validation."
+    )
+    for c in t1.logmel_vs_raw():
+        better = "better" if c["logmel"] > c["raw"] else "worse"
+        text += (f" With {c['length']}/{c['stride']}, the log-mel front end scores "
+                 f"{c['logmel']:.3f} against {c['raw']:.3f} for raw audio ({better}; in "
+                 "Dieleman & Schrauwen the spectrogram is better).")
+    if prior is not None:
+        text += (f" Our output-bias prior: {prior['length']}/{prior['stride']} scores "
+                 f"{prior['with']:.3f} with it and {prior['without']:.3f} without it (same "
+                 f"seeds, {prior['with'] - prior['without']:+.3f}).")
+    return text

@@ -15,7 +15,7 @@ import pandas as pd
 
 from mtlib.config import RunConfig
 from mtlib.paper.arms import Arm
-from mtlib.paper.numbers import BY_KEY
+from mtlib.paper.numbers import BY_KEY, shown
 from mtlib.report import plots
 from mtlib.report.artifacts import read_artifact, write_artifact
 from mtlib.report.outputs import Outputs
@@ -149,7 +149,7 @@ def run(profile: Profile, base: RunConfig, executor: str | Executor = "local") -
     return t2
 
 
-def display(t2: Table2) -> pd.DataFrame:
+def table_view(t2: Table2) -> pd.DataFrame:
     """Table II: every variant's test ROC-AUC (%) with the report's number where it has one,
     the variant each step keeps (validation) and the one the report's rule would keep (test)."""
     f = t2.frame
@@ -183,7 +183,7 @@ def save(profile: Profile, t2: Table2) -> Outputs:
     """The table, its figure, the artifact (the kept settings and the final runs, which
     notebooks 07 and 09 use) and the tagger bundle of the best final trial (``mtlib tag``)."""
     out = Outputs()
-    out.table(SLUG, t2.frame, display(t2))
+    out.table(SLUG, t2.frame, table_view(t2))
     out.figure(SLUG, plots.variant_bars(t2.frame, "test_roc_auc", "test ROC-AUC",
                                         reference="report_test_roc_auc"))
     write_artifact(SLUG, profile.name, {
@@ -218,3 +218,22 @@ def final_runs(profile: Profile) -> list[RunResult]:
     """The trials of Table II's last row, from the run store."""
     ids = read_artifact(SLUG, profile.name)["final_run_ids"]
     return RunStore().require(ids, f"notebook {SLUG}")
+
+
+REPORT_NORMS = {"group": "group", "layer": "layer", "batch": "batch"}  # Table II's keys
+
+
+def closing(t2: Table2) -> str:
+    """The notebook's closing paragraph (Markdown), read off ``t2``."""
+    by_norm = ", ".join(f"{name} {auc:.3f}" for name, auc in t2.test_by_norm().items())
+    order = " > ".join(sorted(REPORT_NORMS, key=lambda n: -BY_KEY[f"table2.{n}"].value))
+    return (
+        f"Test ROC-AUC by normalisation: {by_norm} (group norm: the best group count on "
+        f"validation, G = {t2.best_group.groups}); the report's order is {order}. On "
+        f"validation we keep **{t2.kept_norm.label}** and dropout **{t2.best_dropout:g}** "
+        f"(report: group norm, {shown('table2.dropout_p')}). Training it for "
+        f"{t2.final_config.epochs} epochs gives {t2.final_test:.3f} (report: "
+        f"{shown('table2.long')}), {t2.gain_over_batch:+.3f} over batch norm (report: "
+        f"{REPORT_GAIN_OVER_BATCH:+.2f} points). The report chose the normalisation on test; "
+        f"that rule would keep **{t2.test_rule_norm.label}** here."
+    )

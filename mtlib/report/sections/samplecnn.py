@@ -17,7 +17,7 @@ import pandas as pd
 
 from mtlib.config import RunConfig
 from mtlib.paper.arms import Arm
-from mtlib.paper.numbers import BY_KEY
+from mtlib.paper.numbers import BY_KEY, shown
 from mtlib.paper.recipes import LEE_RECIPE, SAMPLECNN_START
 from mtlib.report import plots
 from mtlib.report.artifacts import write_artifact
@@ -189,7 +189,7 @@ def compare(study: SampleCNNStudy, shallow: Sequence[RunResult]) -> PerTagCompar
         int((both["roc_auc_samplecnn"] > both["roc_auc_shallow"]).sum()), len(both), gain)
 
 
-def display(study: SampleCNNStudy) -> pd.DataFrame:
+def table_view(study: SampleCNNStudy) -> pd.DataFrame:
     s = study.steps
 
     def report(column: str) -> list[str]:
@@ -241,7 +241,7 @@ def findings(study: SampleCNNStudy, comparison: PerTagComparison) -> dict[str, d
 
 def save(profile: Profile, study: SampleCNNStudy, comparison: PerTagComparison) -> Outputs:
     out = Outputs()
-    out.table(SLUG, study.steps, display(study))
+    out.table(SLUG, study.steps, table_view(study))
     out.figure(SLUG, plots.variant_bars(study.steps, "val_roc_auc", "validation ROC-AUC",
                                         reference="report_val_roc_auc"))
     out.table(PER_TAG_SLUG, comparison.table)
@@ -262,3 +262,29 @@ def arms(study: SampleCNNStudy) -> dict[str, list[str]]:
     ``samplecnn.no_scheduler``, ``samplecnn.momentum.<m>`` and the kept ``samplecnn.momentum``,
     ``samplecnn.long``, ``samplecnn.lee``."""
     return study.study.arm_keys()
+
+
+def closing(study: SampleCNNStudy, c: PerTagComparison) -> str:
+    """The notebook's closing paragraph (Markdown), read off ``study`` and the per-tag
+    comparison ``c``."""
+    steps = study.steps
+    along = "; ".join(f"{step} {auc:.3f}"
+                      for step, auc in zip(steps["step"], steps["val_roc_auc_mean"], strict=True))
+    reported = shown("samplecnn.group", "samplecnn.no_scheduler_gain",
+                     "samplecnn.momentum.0.95", "samplecnn.long.validation")
+    better = "better" if study.final_test > c.shallow_test else "worse"
+    guitar = (f"On guitar it changes the test ROC-AUC by {c.guitar_gain:+.1f}% (report: "
+              f"{shown('samplecnn.guitar_gain')}). " if c.guitar_gain is not None
+              else "Guitar has no test ROC-AUC on this dataset. ")
+    lee = ("" if study.lee_test is None else
+           f"Lee et al.'s own recipe scores {study.lee_test:.3f} test ROC-AUC (their paper, "
+           f"fully trained: {shown('lee2017.test')}).")
+    return (
+        f"Validation ROC-AUC along the steps: {along} (report: {reported} from the "
+        f"normalisation step on). The recreation scores {study.recreation_test:.3f} test "
+        f"ROC-AUC (report: {shown('samplecnn.recreation')}); the kept normalisation is "
+        f"**{study.kept_norm.label}**. The final SampleCNN scores {study.final_test:.3f} test "
+        f"ROC-AUC against {c.shallow_test:.3f} for the best shallow CNN ({better}; report: "
+        f"{shown('samplecnn.long.test')} vs {shown('table2.long')}) and is better on {c.wins} "
+        f"of {c.n_tags} tags. {guitar}{lee}"
+    )

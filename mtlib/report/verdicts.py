@@ -422,6 +422,9 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
                trials_a=measured.trials[0], trials_b=measured.trials[1],
                n_clips=measured.n_clips,
                verdict_interval=iv.verdict(direction), note=_join(row["note"], measured.note))
+    if iv.mc_uncertain:
+        row["note"] = _join(row["note"], "the interval's edge is within Monte Carlo error of "
+                                         "zero: more resamples could change the verdict")
     if claim.kind == "arms" and b is not None and _same_predictions(a, b):
         row["note"] = _join(row["note"], "both arms kept the same model (identical test "
                                          "predictions): the change never altered the kept epoch")

@@ -19,7 +19,8 @@ float samples ``x = int16 / 32768``:
 
 - ``none``: shift 0, scale 1.
 - ``standardise``: shift = mean, scale = standard deviation.
-- ``minmax``: shift = (max + min) / 2, scale = (max - min) / 2, so values land in [-1, 1].
+- ``minmax``: shift = min, scale = max - min, so values land in ``MINMAX_RANGE`` = [0, 1]
+  (the report, Sec. V).
 
 Granularity (``scope``): ``clip`` uses the statistics of the whole 29.1 s clip (all subclips
 and segments of one clip share them, so a crop is normalised like the clip it came from);

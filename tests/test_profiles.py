@@ -242,7 +242,7 @@ def test_smaller_profiles_state_only_what_they_change(name):
 def test_reasons_sit_beside_keys_and_inherit_from_full():
     full, quick, rehearsal = (load_profile(n) for n in ("full", "quick", "rehearsal"))
     # A reason beside a key explains the settings that key moves (search.start_lr: search.start).
-    assert quick.reason("search.start").startswith("At the drawn start")
+    assert quick.reason("search.start").startswith("Measured on an earlier quick grid")
     assert quick.reason("samplecnn.precision").startswith("bf16 autocast")
     assert quick.reason("data.clips").startswith("The stand-in's folder split")
     # A departure the profile keeps from full keeps full's reason.

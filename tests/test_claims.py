@@ -119,6 +119,17 @@ def test_below_the_floor_only_where_the_reports_arm_learnt():
     assert judged["report_split"] == "validation"
 
 
+def test_a_diverged_arm_is_marked_never_scored():
+    good = [run("good", 2.0, 0)]
+    blown = run("blown", 0.0, 0)
+    blown.metrics = {"diverged": True, "diverged_epoch": 3, "last_finite_loss": 0.6931,
+                     "val_roc_auc": float("nan"), "test_roc_auc": float("nan")}
+    arms, store = arms_of(a=good, b=[blown])
+    row = claims.judge(claim(), arms, store, resamples=50)
+    assert row["verdict"] == "diverged" and np.isnan(row["effect"])
+    assert "future.shallow.b diverged in epoch 3 (last finite loss 0.6931)" in row["note"]
+
+
 def test_a_missing_arm_is_not_measured():
     arms, store = arms_of(a=[run("good", 2.0, 0)])
     row = claims.judge(claim(), arms, store, resamples=50)
@@ -216,7 +227,8 @@ def test_holm_adjusts_the_reports_claims_only():
     assert adjusted["p_holm"].tolist()[:3] == pytest.approx([0.003, 0.06, 0.06])
     assert "decided before Holm's adjustment" in adjusted["note"][1]
     assert claims.verdict_counts(adjusted) == {"holds": 1, "fails": 0, "inconclusive": 2,
-                                               "not trained enough": 0, "not measured": 0}
+                                               "not trained enough": 0, "diverged": 0,
+                                               "not measured": 0}
     assert "3 claims judged, 3 are decided" in claims.chance_line(adjusted)
 
 

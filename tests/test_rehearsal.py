@@ -27,6 +27,12 @@ def test_rehearsal_runs_the_full_profiles_paths_end_to_end(tmp_path_factory, cap
 
         runs = RunStore().finished()
         assert runs and {r.config.split for r in runs} == {"standard"}
+        # The forced divergence (lr 1e10) is a result: recorded, marked in its table.
+        blown = [r for r in runs if r.diverged]
+        assert blown and {r.config.lr for r in blown} == {1e10}
+        lr_table = paths.table_path("02_hyperparameter_search_lr", "md").read_text()
+        assert "diverged" in lr_table
+        runs = [r for r in runs if not r.diverged]
         # Every run trained on clips of the standard lists.
         listed = {cid for part in ("train", "valid", "test")
                   for cid, _ in metadata.standard_split_clips()[part]}

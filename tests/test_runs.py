@@ -16,9 +16,10 @@ import pytest
 from helpers_train import one_torch_thread, write_learnable_cache
 
 from mtlib.config import RunConfig
+from mtlib.errors import MtlibError
 from mtlib.io import current_umask
 from mtlib.report.sections.grids import runs_frame
-from mtlib.training.fit import TrainingDiverged, fit
+from mtlib.training.fit import fit
 from mtlib.training.rundir import HISTORY_COLUMNS, load_torch, read_status
 from mtlib.training.runs import RunStore, run_lock
 
@@ -127,22 +128,32 @@ def test_a_longer_run_continues_a_shorter_one_to_the_from_scratch_result(tmp_pat
     assert store.shorter_run(CFG.replace(lr=0.05)) is None
 
 
-def test_failed_runs_do_not_poison_the_store(tmp_path):
+def test_a_diverging_run_is_a_result_not_a_failure(tmp_path):
     store = RunStore(tmp_path / "runs")
     diverging = CFG.replace(lr=1e10, norm="none", dropout=0.0, epochs=2)
-    with pytest.raises(TrainingDiverged):
-        store.get_or_run(diverging, progress=False)
+    result = store.get_or_run(diverging, progress=False)
+    assert result.diverged and result.metrics["diverged_epoch"] == 1
+    assert np.isnan(result.metrics["val_roc_auc"]) and np.isnan(result.metrics["test_roc_auc"])
+    assert "lower the learning rate" in result.metrics["error"]
     status = store.status(diverging)
-    assert status["status"] == "failed" and status["error"].startswith("TrainingDiverged")
-    assert store.load(diverging.run_id) is None and not store.is_finished(diverging)
-    # asking again retries (and fails again, still not "finished")
-    with pytest.raises(TrainingDiverged):
-        store.get_or_run(diverging, progress=False)
+    assert status["status"] == "diverged" and status["error"].startswith("run ")
+    with pytest.raises(MtlibError, match="diverged in epoch 1: it has no predictions"):
+        result.predictions()
+    # Final: asked again, it is read back, never retrained, and nothing continues from it.
+    def no_training(*args, **kwargs):
+        raise AssertionError("a diverged run must not be trained again")
+
+    again = RunStore(tmp_path / "runs", train=no_training).get_or_run(diverging, progress=False)
+    assert again.diverged and again.metrics == result.metrics
+    assert store.shorter_run(diverging.replace(epochs=3)) is None
     # other runs in the same store are unaffected
     ok = store.get_or_run(CFG.replace(epochs=1), progress=False)
     assert np.isfinite(ok.metrics["test_roc_auc"])
-    assert [r.run_id for r in store.finished()] == [ok.run_id]
+    assert sorted(r.run_id for r in store.finished()) == sorted([ok.run_id, diverging.run_id])
 
+
+def test_failed_runs_do_not_poison_the_store(tmp_path):
+    store = RunStore(tmp_path / "runs")
     # an injected failure after epoch 1 is retried (resuming from last.pt) and then succeeds
     flaky = CFG.replace(epochs=2, seed=7)
     with pytest.raises(Crash):

@@ -20,6 +20,7 @@ import pandas as pd
 
 from mtlib.constants import N_SUBCLIPS, N_TAGS
 from mtlib.errors import MtlibError
+from mtlib.paper.dataset import SECTION7_TAGS
 from mtlib.paper.recipes import SAMPLECNN_START
 
 # A mtlib.report.profiles.Profile. The ledger reads profiles and does not build them; the
@@ -76,6 +77,14 @@ def _search_start(p: Profile) -> str:
     return p.search_start + (f", {' and '.join(pinned)} pinned" if pinned else "")
 
 
+def _section7_tags_in_vocabulary() -> tuple[str, ...]:
+    """The Sec. VII tags that the tag list of every profile, the standard top-50, holds."""
+    from mtlib.data.metadata import standard_tags
+
+    vocabulary = set(standard_tags())
+    return tuple(t for t in SECTION7_TAGS if t in vocabulary)
+
+
 def _samplecnn_start(key: str) -> Callable[[Profile], Any]:
     return lambda p: SAMPLECNN_START[key]
 
@@ -87,10 +96,12 @@ SETTINGS: tuple[Setting, ...] = (
             "21,355 clips, 72.23 / 7.20 / 20.56 %",
             lambda p: ("standard lists: 15,244 / 1,529 / 4,332 clips" if p.data_split ==
                        "standard" else "folders 0-b / c / d-f")),
-    Setting("data.tags", "III", "tags", N_TAGS, _code(N_TAGS),
-            "the 50 most frequent tags; Sec. VII names tags (foreign, no singer, no beat, "
-            "no piano, hard, heavy) that the standard top-50 lacks, so the report's list was "
-            "probably built after merging synonyms (see notebook 01)"),
+    Setting("data.tags", "III", "number of tags", N_TAGS, _code(N_TAGS)),
+    Setting("data.vocabulary", "III, VII", "the tags of Sec. VII in the tag list",
+            SECTION7_TAGS, lambda p: _section7_tags_in_vocabulary(),
+            "the report's \"50 most frequent tags\" hold the six tags its Sec. VII discusses, "
+            "which the standard top-50 lacks: its list was probably built after merging "
+            "synonyms (see notebook 01), and it is not published"),
     Setting("data.sample_rate", "III", "sample rate of the shallow CNN, Hz", 12000,
             lambda p: p.shallow_sample_rate),
     # --- Sec. IV: the shallow CNN -----------------------------------------------------------
@@ -143,6 +154,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shallow.epochs", "V", "epochs per run", 30, lambda p: p.shallow_epochs),
     Setting("shallow.train_clips", "III", "training clips per run", "all",
             lambda p: p.shallow_max_train_clips or "all"),
+    Setting("table1.selection", "VI", "how Table I's best pair is chosen", "test ROC-AUC",
+            _code("validation ROC-AUC"),
+            "Table I reports test AUCs and names the best of them; the later sections build "
+            "on that pair"),
     Setting("table1.logmel", "VI", "a spectrogram column in Table I", False,
             lambda p: p.table1_logmel),
     Setting("table1.prior_arm", "-", "an output-prior arm beside Table I", False,
@@ -222,6 +237,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, tuple | list) and not value:
+        return "none"
     if isinstance(value, tuple | list):
         if value and all(isinstance(v, tuple | list) for v in value):  # pairs: 1024/512
             return ", ".join("/".join(_text(x) for x in v) for v in value)

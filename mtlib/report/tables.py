@@ -74,9 +74,21 @@ def mean_std(mean: float, std: float, digits: int = 3, percent: bool = False) ->
 
 def mean_std_column(table: pd.DataFrame, metric: str, digits: int = 3,
                     percent: bool = False) -> list[str]:
-    """:func:`mean_std` of ``<metric>_mean`` and ``<metric>_std`` for every row."""
-    return [mean_std(m, s, digits, percent)
-            for m, s in zip(table[f"{metric}_mean"], table[f"{metric}_std"], strict=True)]
+    """:func:`mean_std` of ``<metric>_mean`` and ``<metric>_std`` for every row; a row whose
+    trials diverged (column ``diverged``, see :func:`~mtlib.report.sections.grids.aggregate`)
+    says so: "diverged", or "(1 of 5 diverged)" after the others' mean."""
+    out = []
+    diverged = table["diverged"] if "diverged" in table else pd.Series(0, index=table.index)
+    trials = table["trials"] if "trials" in table else pd.Series(1, index=table.index)
+    for m, s, d, n in zip(table[f"{metric}_mean"], table[f"{metric}_std"], diverged, trials,
+                          strict=True):
+        text = mean_std(m, s, digits, percent)
+        if d and d >= n:
+            text = "diverged"
+        elif d:
+            text += f" ({int(d)} of {int(n)} diverged)"
+        out.append(text)
+    return out
 
 
 NBSP = "\u00a0"  # a space a browser does not break a line at

@@ -25,6 +25,9 @@ The verdicts, from the interval (``verdict_interval``) and then adjusted for mul
 - **not trained enough**: an arm is below validation :data:`VALIDATION_FLOOR` where the
   report's matching arm was not (a faithful replication of an arm the report itself could
   not train is judged, not hidden); ``verdict_interval`` keeps what the interval says;
+- **diverged**: a run of an arm diverged (its loss became NaN or infinite); the note gives
+  the epoch and the last finite loss. The arm failed to train, which is a result; no score
+  is made up for it;
 - **not measured**: the profile trained no such arm, or the vocabulary lacks the tag.
 
 Each row also gives the smallest effect this run could resolve (80 % power), the same for
@@ -59,7 +62,8 @@ BOOTSTRAP = st.RESAMPLES  # resamples of the test clips (seeded: the table is re
 CUSTOM_BOOTSTRAP = 1000  # resamples for per-tag statistics, recomputed on every resample
 CONFIDENCE = st.CONFIDENCE
 SEED = st.SEED
-VERDICTS = ("holds", "fails", "inconclusive", "not trained enough", "not measured")
+VERDICTS = ("holds", "fails", "inconclusive", "not trained enough", "diverged",
+            "not measured")
 SEED_NOISE = "10_seed_noise"  # the notebook whose artifact holds each family's seed variance
 HARD_TAGS = 5  # "the problematic tags": the shallow CNN's five hardest
 REPORT_PEAK = ("figure3.best_epoch", "figure3.epochs")  # Figure 3: epoch 19 of 30
@@ -396,11 +400,20 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
         return None if any(r is None for r in loaded) else loaded
 
     a, b = runs(claim.a), runs(claim.b)
+    diverged = [(arm, r) for arm, rs in ((claim.a, a), (claim.b, b)) for r in rs or ()
+                if r.diverged]
+    if diverged:
+        row["verdict"] = row["verdict_interval"] = "diverged"
+        row["note"] = _join(row["note"], *(
+            f"{arm.key} diverged in epoch {r.metrics.get('diverged_epoch')} (last finite "
+            f"loss {r.metrics.get('last_finite_loss', float('nan')):.4g})" for arm, r in diverged))
+        return row
     rivals = []
     if claim.kind == "best_of":
         prefix = f"{claim.a.section}.{claim.a.step}."
         rivals = [r for key in arms if key.startswith(prefix) and key != claim.a.key
-                  and (r := runs(Arm.parse(key))) is not None]
+                  and (r := runs(Arm.parse(key))) is not None
+                  and not any(run.diverged for run in r)]
     if a is None or (claim.b is not None and b is None):
         row["note"] = _join(row["note"], "this profile trains no such arm")
         return row

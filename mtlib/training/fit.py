@@ -88,7 +88,14 @@ class TrainingSink(Protocol):
 
 
 class TrainingDiverged(MtlibError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN or infinite in ``epoch``; ``last_finite_loss`` is the
+    mean training loss of the epoch before (NaN in the first epoch)."""
+
+    def __init__(self, message: str, epoch: int = 0,
+                 last_finite_loss: float = float("nan")) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.last_finite_loss = last_finite_loss
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -321,9 +328,11 @@ class _Trainer:
     def _check_finite(self, loss: float, epoch: int, step: int) -> None:
         if not math.isfinite(loss):
             lr = self.optimizer.param_groups[0]["lr"]
+            last = self.history[-1]["train_loss"] if self.history else float("nan")
             raise TrainingDiverged(
                 f"run {self.config.run_id}: training loss became {loss} in epoch {epoch} "
-                f"(by step {step}, lr={lr:g}); lower the learning rate"
+                f"(by step {step}, lr={lr:g}); lower the learning rate",
+                epoch=epoch, last_finite_loss=float(last),
             )
 
     def validate(self, progress: bool) -> dict[str, Any]:

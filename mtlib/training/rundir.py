@@ -3,7 +3,8 @@
 ``<run_id>/`` holds:
 
 - ``config.json``      the :class:`~mtlib.config.RunConfig`
-- ``status.json``      ``{"status": "running"|"failed"|"finished", "error", "epoch", ...}``
+- ``status.json``      ``{"status": "running"|"failed"|"finished"|"diverged", "error", "epoch",
+                       ...}``
 - ``history.csv``      :data:`HISTORY_COLUMNS`, one row per epoch
 - ``last.pt``          checkpoint after every epoch: model, optimiser, scheduler, RNG states,
                        history, best-so-far weights (what a resume needs)
@@ -44,7 +45,8 @@ from mtlib.io import atomic_path, atomic_write_json, atomic_write_text
 HISTORY_COLUMNS = [
     "epoch", "train_loss", "train_roc_auc", "val_roc_auc", "val_pr_auc", "lr", "seconds",
 ]
-STATUSES = ("running", "failed", "finished")
+STATUSES = ("running", "failed", "finished", "diverged")
+DONE = ("finished", "diverged")  # final: a diverged run is a result, never retried
 CONFIG_FILE = "config.json"
 STATUS_FILE = "status.json"
 HISTORY_FILE = "history.csv"
@@ -76,8 +78,16 @@ class RunResult:
     history: pd.DataFrame
     _predictions: tuple | None = field(default=None, repr=False)
 
+    @property
+    def diverged(self) -> bool:
+        """Training diverged (``metrics``: diverged_epoch, last_finite_loss): no predictions."""
+        return bool(self.metrics.get("diverged"))
+
     def predictions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
         """Test set ``(clip_ids [n], y_true uint8 [n, T], y_score float32 [n, T], tags)``."""
+        if self.diverged:
+            raise MtlibError(f"run {self.run_id} diverged in epoch "
+                             f"{self.metrics.get('diverged_epoch')}: it has no predictions")
         if self._predictions is None:
             if self.run_dir is None:
                 raise MtlibError(f"run {self.run_id} has no stored predictions")
@@ -238,11 +248,32 @@ class RunFolder:
     def failed(self, error: BaseException) -> None:
         write_status(self.run_dir, "failed", error=f"{type(error).__name__}: {error}")
 
+    def diverged(self, config: RunConfig, epoch: int, last_finite_loss: float,
+                 error: str) -> None:
+        """Record that training diverged in ``epoch``: a result, not a failure to retry
+        (the same config and seed diverge again). The metrics say so; the run has no test
+        predictions and no best weights."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.run_dir / CONFIG_FILE, config.to_dict())
+        if not (self.run_dir / HISTORY_FILE).is_file():
+            write_history(self.run_dir, [])
+        atomic_write_json(self.run_dir / METRICS_FILE, {
+            "diverged": True, "diverged_epoch": int(epoch),
+            "last_finite_loss": float(last_finite_loss), "error": error,
+            "val_roc_auc": float("nan"), "test_roc_auc": float("nan"), "best_epoch": 0,
+            "epochs_run": max(int(epoch) - 1, 0), "per_tag": {}, "seed": config.seed,
+            "versions": versions()})
+        write_status(self.run_dir, "diverged", epoch=int(epoch), error=error)  # last
+
     # --- reading back ---------------------------------------------------------------------
     def is_finished(self) -> bool:
         status = read_status(self.run_dir)
-        return (status is not None and status.get("status") == "finished"
+        return (status is not None and status.get("status") in DONE
                 and (self.run_dir / METRICS_FILE).is_file())
+
+    def is_diverged(self) -> bool:
+        status = read_status(self.run_dir)
+        return status is not None and status.get("status") == "diverged"
 
     def load(self) -> RunResult | None:
         """The finished run in this folder, or None if it is not finished. Raises
@@ -259,6 +290,10 @@ class RunFolder:
             )
         metrics = _parsed(self.run_dir / METRICS_FILE, lambda: _read_metrics(
             self.run_dir / METRICS_FILE))
+        if metrics.get("diverged"):
+            history = _parsed(self.run_dir / HISTORY_FILE, lambda: read_history(
+                self.run_dir / HISTORY_FILE))
+            return RunResult(config.run_id, config, self.run_dir, metrics, history)
         history = _parsed(self.run_dir / HISTORY_FILE, lambda: _read_finished_history(
             self.run_dir / HISTORY_FILE))
         predictions = _parsed(self.run_dir / PREDICTIONS_FILE, lambda: _checked_predictions(

@@ -19,7 +19,7 @@ from mtlib import paths
 from mtlib.config import RunConfig
 from mtlib.errors import MtlibError
 from mtlib.progress import announce, log
-from mtlib.training.fit import fit
+from mtlib.training.fit import TrainingDiverged, fit
 from mtlib.training.rundir import (
     LOCK_FILE,
     DamagedRun,
@@ -136,7 +136,9 @@ class RunStore:
         """The result of ``config``: stored if finished, else trained now.
 
         A run that was interrupted (killed, or an exception: status running/failed) resumes
-        from its ``last.pt``; a failed run is simply retried. A new run that is a finished run
+        from its ``last.pt``; a failed run is simply retried. A run whose loss diverges is a
+        result: recorded with status "diverged" (its epoch and last finite loss in the
+        metrics, no predictions) and returned, never retried. A new run that is a finished run
         with more epochs continues from it (:meth:`shorter_run`). While training, the run's lock
         is held; a concurrent caller for the same run waits and then reuses the result.
         ``device`` is passed to :func:`mtlib.training.fit.fit`; ``on_epoch_end`` to the
@@ -159,8 +161,16 @@ class RunStore:
             if extends is not None and progress:
                 log(f"run {config.run_id}: continues the finished shorter run {extends.name} "
                     "from its last epoch")
-            return self.train(config, sink=RunFolder(run_dir, on_epoch_end, extends),
-                              progress=progress, device=device)
+            folder = RunFolder(run_dir, on_epoch_end, extends)
+            try:
+                return self.train(config, sink=folder, progress=progress, device=device)
+            except TrainingDiverged as err:
+                # The same config and seed diverge again: record it as this run's result.
+                folder.diverged(config, err.epoch, err.last_finite_loss, str(err))
+                if progress:
+                    log(f"run {config.run_id}: diverged in epoch {err.epoch}; recorded as a "
+                        "result (no predictions)")
+                return folder.load()
 
     def shorter_run(self, config: RunConfig) -> Path | None:
         """The folder of the finished run that is ``config`` with the most epochs fewer than
@@ -168,6 +178,6 @@ class RunStore:
         stops, so ``config`` can continue from that run's last checkpoint."""
         for epochs in range(config.epochs - 1, 0, -1):
             shorter = config.replace(epochs=epochs)
-            if self.is_finished(shorter):
+            if self.is_finished(shorter) and not RunFolder(self.run_dir(shorter)).is_diverged():
                 return self.run_dir(shorter)
         return None

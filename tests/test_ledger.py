@@ -75,3 +75,25 @@ def test_ledger_knows_which_settings_a_profile_field_moves():
     assert ledger.report_states("shallow_epochs", 15, full)
     assert not ledger.report_states("table1_logmel", False, full)  # full adds the column
     assert not ledger.report_states("samplecnn_trials", 1, full)  # the report is silent
+
+
+def test_the_readings_match_the_code():
+    """What the ledger says the code does, it does: dropout before both dense layers, and
+    group norm on the 100-unit dense layer with gcd(G, 100) groups."""
+    from torch import nn
+
+    from mtlib.config import RunConfig
+    from mtlib.models import build_model
+
+    model = build_model(RunConfig(norm="group", groups=8, dropout=0.2), 5, 12_000)
+    layers = [m for m in model.modules() if isinstance(m, nn.Dropout | nn.Linear)]
+    kinds = [type(m).__name__ for m in layers]
+    assert kinds == ["Dropout", "Linear", "Dropout", "Linear"]
+    dense_norms = [m for m in model.modules()
+                   if isinstance(m, nn.GroupNorm) and m.num_channels == 100]
+    assert [m.num_groups for m in dense_norms] == [4]
+    readings = ledger.readings().set_index("key")
+    assert readings.loc["table2.dense_groups", "our reading"] == "gcd(G, 100) groups"
+    # What the report states is no reading of ours.
+    assert "shallow.batch_clips" not in readings.index
+    assert "search.lr_fine_points" not in readings.index

@@ -77,6 +77,33 @@ def _search_start(p: Profile) -> str:
     return p.search_start + (f", {' and '.join(pinned)} pinned" if pinned else "")
 
 
+def _search_geometry(p: Profile) -> str:
+    from mtlib.config import RunConfig
+
+    default = RunConfig()
+    return f"{default.length}/{default.stride}"
+
+
+def _dense_groups() -> str:
+    import math
+
+    from mtlib.models.dieleman import HIDDEN
+
+    return f"gcd(G, {HIDDEN}) groups" if math.gcd(8, HIDDEN) == 4 else "G groups"
+
+
+def _samplecnn_dropout() -> float:
+    from mtlib.config import MODEL_DEFAULTS
+
+    return MODEL_DEFAULTS["samplecnn"]["dropout"]
+
+
+def _train_curve() -> str:
+    from mtlib.config import RunConfig
+
+    return f"a fixed {RunConfig().train_eval_clips}-clip training subset, in eval mode"
+
+
 def _section7_tags_in_vocabulary() -> tuple[str, ...]:
     """The Sec. VII tags that the tag list of every profile, the standard top-50, holds."""
     from mtlib.data.metadata import standard_tags
@@ -108,10 +135,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shallow.subclips", "IV", "subclips per 29.1 s clip", 10, _code(N_SUBCLIPS)),
     Setting("shallow.layers", "IV", "the two convolutions after the strided one",
             "32 channels, kernel 8, max-pool 4", lambda p: _dieleman_layers()),
-    Setting("shallow.batch_clips", "IV-V", "clips per minibatch", 10,
-            lambda p: p.shallow_batch_clips,
-            "Dieleman & Schrauwen's \"10 examples\" read as 10 clips of 10 subclips, as the "
-            "report reads them"),
+    # "our batches are of size (10, 10, 1, 34950)": 10 clips of 10 subclips, stated
+    Setting("shallow.batch_clips", "IV-V", "clips per minibatch (of 10 subclips each)", 10,
+            lambda p: p.shallow_batch_clips),
     Setting("shallow.loss", "IV", "what the loss scores", "clip",
             lambda p: p.shallow_loss,
             "the subclip predictions are averaged after the sigmoid into the clip's tag "
@@ -131,6 +157,18 @@ SETTINGS: tuple[Setting, ...] = (
             ("none", "standardise", "minmax"), lambda p: p.search_input_norms),
     Setting("search.minmax_range", "V", "range of min-max scaling", (0.0, 1.0),
             lambda p: _minmax_range()),
+    Setting("search.norm_scope", "V", "statistics input normalisation uses", "each clip's",
+            _code("each clip's"),
+            "not stated whether min-max and standardisation use each clip's statistics or the "
+            "training set's: each clip's (RunConfig.input_norm_scope offers the dataset's)"),
+    Setting("search.no_norm", "V", "the input without normalisation",
+            "int16 samples / 32768, in [-1, 1]", _code("int16 samples / 32768, in [-1, 1]"),
+            "not stated what \"no normalisation\" feeds the network: the decoded samples as "
+            "floats"),
+    Setting("search.geometry", "V", "filter length / stride of the search runs", "256/256",
+            lambda p: _search_geometry(p),
+            "not stated; Table I's best pair, which the search could not know yet (chosen "
+            "with hindsight)"),
     Setting("search.filters", "V", "filter counts tried", (8, 16, 32, 64, 128),
             lambda p: p.search_filters,
             "not listed; AUC is said to rise with the count, so a doubling grid around 32"),
@@ -138,10 +176,9 @@ SETTINGS: tuple[Setting, ...] = (
             lambda p: p.search_keep_filters),
     Setting("search.lrs", "V", "coarse learning-rate grid", (0.1, 0.05, 0.01, 0.005, 0.001),
             lambda p: p.search_lrs),
+    # stated: 0.005, 0.0075 and 0.01 after 0.01 and 0.005 did best on the coarse grid
     Setting("search.lr_fine_points", "V", "fine learning-rate grid size", 3,
-            lambda p: p.search_lr_fine_points,
-            "the report tried 0.005, 0.0075 and 0.01 after 0.01 and 0.005 did best: three "
-            "points between the coarse best and its better neighbour"),
+            lambda p: p.search_lr_fine_points),
     Setting("search.momenta", "V", "momenta tried", MOMENTA, lambda p: p.search_momenta),
     Setting("selection.epoch", "V", "which epoch is kept", "best validation ROC-AUC",
             _code("best validation ROC-AUC")),
@@ -155,9 +192,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shallow.train_clips", "III", "training clips per run", "all",
             lambda p: p.shallow_max_train_clips or "all"),
     Setting("table1.selection", "VI", "how Table I's best pair is chosen", "test ROC-AUC",
-            _code("validation ROC-AUC"),
-            "Table I reports test AUCs and names the best of them; the later sections build "
-            "on that pair"),
+            _code("validation ROC-AUC")),
+    Setting("figure3.train_curve", "VI", "what Figure 3's training curve scores",
+            "a fixed 200-clip training subset, in eval mode",
+            _code(_train_curve()),
+            "not stated; scoring the whole training split every epoch would cost as much as "
+            "an epoch"),
     Setting("table1.logmel", "VI", "a spectrogram column in Table I", False,
             lambda p: p.table1_logmel),
     Setting("table1.prior_arm", "-", "an output-prior arm beside Table I", False,
@@ -168,6 +208,13 @@ SETTINGS: tuple[Setting, ...] = (
             "the normalisation is chosen on the test AUCs of Table II; dropout on validation"),
     Setting("table2.group_counts", "VIII-A", "group counts tried", (2, 4, 8, 16),
             lambda p: p.table2_group_counts),
+    Setting("table2.dropout_position", "VIII-A", "where dropout acts",
+            "before both dense layers", _code("before both dense layers"),
+            "not stated where dropout sits: before each of the two dense layers"),
+    Setting("table2.dense_groups", "VIII-A", "group norm on the 100-unit dense layer",
+            "gcd(G, 100) groups", _code(_dense_groups()),
+            "not stated how G groups split 100 units: gcd(G, 100) groups, so G = 4, 8 and 16 "
+            "all give 4 groups there"),
     Setting("table2.dropouts", "VIII-A", "dropout p tried", (0.1, 0.2, 0.3, 0.5),
             lambda p: p.table2_dropouts,
             "only the kept p = 0.2 is stated; a grid around it"),
@@ -196,6 +243,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("samplecnn.plateau", "VIII-B", "learning-rate schedule",
             "divided by 5 after 3 epochs without improvement",
             lambda p: _plateau()),
+    Setting("samplecnn.input_norm", "VIII-B", "SampleCNN's input normalisation", "none",
+            _samplecnn_start("input_norm"),
+            "not stated; none, as in Lee et al.'s code (Sec. V's search is of the shallow CNN)"),
+    Setting("samplecnn.dropout", "VIII-B", "SampleCNN's dropout before the output", 0.5,
+            _code(_samplecnn_dropout()), "not stated; Lee et al.'s 0.5"),
+    Setting("samplecnn.groups", "VIII-B", "group count of SampleCNN's group norm",
+            "Table II's best G", _code("Table II's best G"),
+            "not stated; the count Table II kept for the shallow CNN"),
+    Setting("samplecnn.plateau_metric", "VIII-B", "what the plateau schedule watches",
+            "validation ROC-AUC", _code("validation ROC-AUC"),
+            "not stated; the metric that selects the best epoch (Lee et al. watch the "
+            "validation loss)"),
     Setting("samplecnn.norms", "VIII-B", "normalisations compared", ("group", "batch", "none"),
             lambda p: p.samplecnn_norms),
     Setting("samplecnn.momenta", "VIII-B", "momenta tried", MOMENTA,

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from mtlib import paths
 from mtlib.errors import MtlibError
 from mtlib.paper import ledger
-from mtlib.report.plan import record
+from mtlib.report.plan import _record, record
 from mtlib.report.profiles import available, load_profile
 
 
@@ -97,3 +98,23 @@ def test_the_readings_match_the_code():
     # What the report states is no reading of ours.
     assert "shallow.batch_clips" not in readings.index
     assert "search.lr_fine_points" not in readings.index
+
+
+def test_full_trains_every_table_from_table1_on_with_the_reports_recipe():
+    rec, spans, _ = _record(load_profile("full"))
+    first = spans["03_length_stride_table"][0]
+    later = [c for _, grid in rec.grids[first:] for c in grid if c.model == "dieleman"]
+    assert later and {(c.input_norm, c.filters, c.lr, c.momentum) for c in later} == {
+        ("minmax", 32, 0.0075, 0.95)}
+    # quick declares that it follows its own search instead
+    assert ledger.deviations(load_profile("quick")).set_index("key").loc[
+        "recipe.lr", "profile"] == "the search's choice"
+
+
+def test_a_changed_recipe_in_full_is_an_undeclared_departure(tmp_path):
+    text = (paths.configs_dir() / "full.yaml").read_text()
+    assert "  lr: 0.0075\n" in text
+    changed = tmp_path / "full.yaml"
+    changed.write_text(text.replace("  lr: 0.0075\n", "  lr: 0.01\n"))
+    with pytest.raises(MtlibError, match="departs from the report without a reason: recipe.lr"):
+        ledger.check(load_profile(str(changed)))

@@ -295,8 +295,8 @@ def test_sections_read_the_flat_fields():
     p = load_profile("quick")
     assert p.shallow.epochs == p.shallow_epochs == 15
     assert p.search.lrs == p.search_lrs and p.data.source == "standin"
-    assert list(p.sections()) == ["data", "shallow", "search", "table1", "table2", "samplecnn",
-                                  "future", "noise"]
+    assert list(p.sections()) == ["data", "shallow", "search", "recipe", "table1", "table2",
+                                  "samplecnn", "future", "noise"]
     # Every field but the top-level ones lives in exactly one section.
     in_sections = {f"{name}_{k}" for name, sec in p.sections().items() for k, _ in sec}
     assert in_sections == set(field_names()) - {"name", "description", "executor", "deviations"}

@@ -77,6 +77,12 @@ def _search_start(p: Profile) -> str:
     return p.search_start + (f", {' and '.join(pinned)} pinned" if pinned else "")
 
 
+def _recipe(p: Profile, field: str) -> Any:
+    """The value Tables I-IX train ``field`` with: the profile's recipe, or "the search's
+    choice" when the profile follows its own search."""
+    return "the search's choice" if p.recipe_from_search else getattr(p, f"recipe_{field}")
+
+
 def _search_geometry(p: Profile) -> str:
     from mtlib.config import RunConfig
 
@@ -182,6 +188,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("search.momenta", "V", "momenta tried", MOMENTA, lambda p: p.search_momenta),
     Setting("selection.epoch", "V", "which epoch is kept", "best validation ROC-AUC",
             _code("best validation ROC-AUC")),
+    # --- the recipe Tables I-IX train with: the values the report's search found -------------
+    Setting("recipe.input_norm", "V-VI", "input normalisation of Tables I-IX", "minmax",
+            lambda p: _recipe(p, "input_norm")),
+    Setting("recipe.filters", "V-VI", "filters of the strided convolution, Tables I-IX", 32,
+            lambda p: _recipe(p, "filters")),
+    Setting("recipe.lr", "V-VI", "learning rate of Tables I-IX", 0.0075,
+            lambda p: _recipe(p, "lr")),
+    Setting("recipe.momentum", "V-VI", "momentum of Tables I-IX", 0.95,
+            lambda p: _recipe(p, "momentum")),
     # --- Table I, Fig. 3 --------------------------------------------------------------------
     Setting("table1.pairs", "VI", "(filter length, stride) pairs",
             ((1024, 1024), (1024, 512), (512, 512), (512, 256), (256, 256), (256, 128),

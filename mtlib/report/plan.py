@@ -67,11 +67,12 @@ def _record(profile: Profile) -> tuple[RecordingExecutor, dict[str, tuple[int, i
     span(hyperparameter_search.SLUG, 0)
     named.update({a: ids for s in search.stages for a, ids in s.step.arms().items()})
     start = len(rec.grids)
-    t1 = length_stride_table.run(profile, search.chosen, rec)
+    chosen = hyperparameter_search.recipe(profile, search.chosen)
+    t1 = length_stride_table.run(profile, chosen, rec)
     span(length_stride_table.SLUG, start)
     named.update(length_stride_table.arm_runs(t1))
     best = t1.best
-    base = length_stride_table.shallow_config(profile, search.chosen, length=int(best["length"]),
+    base = length_stride_table.shallow_config(profile, chosen, length=int(best["length"]),
                                               stride=int(best["stride"]))
     start = len(rec.grids)
     t2 = normalisation_dropout.run(profile, base, rec)

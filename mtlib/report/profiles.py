@@ -62,7 +62,8 @@ MTAT_ROOT_ENV = "MTLIB_MTAT_ROOT"
 TOP_LEVEL = ("description", "executor", "deviations")
 # The top-level key of a profile that holds only what it changes from another.
 EXTENDS = "extends"
-SECTIONS = ("data", "shallow", "search", "table1", "table2", "samplecnn", "future", "noise")
+SECTIONS = ("data", "shallow", "search", "recipe", "table1", "table2", "samplecnn", "future",
+            "noise")
 
 
 class ProfileError(MtlibError):
@@ -220,6 +221,12 @@ class Profile(FrozenModel):
     # spectra's hop); None: the best Table I pair, so the raw arm is Table II's dropout step
     future_stride: int | None = Field(ge=1)
     future_embedding_weight: Real = Field(gt=0)  # weight of the label-embedding loss
+    # --- the recipe Tables I-IX train with (notebook 02 finds one, the report found one) --
+    recipe_from_search: bool  # True: the search's choice; False: the values below
+    recipe_input_norm: InputNorm
+    recipe_filters: int = Field(ge=1)
+    recipe_lr: Real = Field(gt=0)
+    recipe_momentum: Momentum
     # --- seed noise (notebook 10): seeds of one reference configuration per family ----
     noise_shallow_seeds: int = Field(ge=2)  # Table I's 256/256 pair
     noise_samplecnn_seeds: int = Field(ge=2)  # SampleCNN's one-step recreation
@@ -288,6 +295,10 @@ class Profile(FrozenModel):
     @property
     def future(self) -> Section:
         return self.section("future")
+
+    @property
+    def recipe(self) -> Section:
+        return self.section("recipe")
 
     @property
     def noise(self) -> Section:

@@ -316,9 +316,20 @@ def arms(search: Search) -> dict[str, list[str]]:
     return {arm.key: ids for s in search.stages for arm, ids in s.step.arms().items()}
 
 
+def recipe(profile: Profile, chosen: dict[str, Any] | None = None) -> dict[str, Any]:
+    """input_norm, filters, lr and momentum that Tables I-IX train with: the search's
+    ``chosen`` values (default: notebook 02's artifact) when the profile follows its own
+    search (``recipe.from_search``), else the profile's recipe, the report's found values
+    in ``full``."""
+    if profile.recipe_from_search:
+        return dict(chosen if chosen is not None else read_artifact(SLUG, profile.name)["chosen"])
+    return {f: getattr(profile, f"recipe_{f}") for f in ("input_norm", "filters", "lr",
+                                                         "momentum")}
+
+
 def chosen_config(profile: Profile) -> dict[str, Any]:
-    """input_norm, filters, lr and momentum chosen by notebook 02 for this profile."""
-    return read_artifact(SLUG, profile.name)["chosen"]
+    """The recipe Tables I-IX train with (:func:`recipe`)."""
+    return recipe(profile)
 
 
 def closing(search: Search) -> str:

@@ -92,7 +92,8 @@ def _record(profile: Profile) -> tuple[RecordingExecutor, dict[str, tuple[int, i
     start = len(rec.grids)
     configs = {c.run_id: c for c in rec.configs()}
     references = {ref.family: configs[named[Arm.parse(ref.arm)][0]].replace(seed=0)
-                  for ref in seed_noise.REFERENCES if Arm.parse(ref.arm) in named}
+                  for ref in seed_noise.REFERENCES if ref.arm and Arm.parse(ref.arm) in named}
+    references["shallow"] = base.replace(seed=0)  # Table I's best pair, as notebook 10 reads it
     noise = seed_noise.run(profile, rec, references)
     span(seed_noise.SLUG, start)
     named.update(seed_noise.arm_runs(noise))

@@ -424,6 +424,12 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
                            for t in tags])
     measured = _statistic(claim, a, b, rivals, noise, resamples, counts)
     row.update(val_a=_val(a), val_b=np.nan if b is None else _val(b))
+    if claim.a.section == "noise" and a[0].config.model == "dieleman":
+        pair = f"{a[0].config.length}/{a[0].config.stride}"
+        side = int(BY_KEY["table1.best.length_stride"].value)
+        report_pair = f"{side}/{side}"
+        row["note"] = _join(row["note"], f"the {pair} pair, the one the notebooks use"
+                            + ("" if pair == report_pair else f" (the report's: {report_pair})"))
     if isinstance(measured, str):
         row["note"] = _join(row["note"], measured)
         return row

@@ -244,8 +244,10 @@ SETTINGS: tuple[Setting, ...] = (
             lambda p: p.samplecnn_max_train_clips or "all"),
     Setting("samplecnn.segments", "VIII-B", "segments per clip", 10,
             lambda p: p.samplecnn_segments,
-            "the input shape is garbled in the text (B, 10, 1, ...): ten subclips per clip, "
-            "read as ten evenly spaced 59,049-sample segments (the 3^9 model's input)"),
+            "the input shape is garbled in the text, (B, 10, 1, 4): ten subclips per clip. "
+            "Read literally as the shallow CNN's ten 34,950-sample subclips, they are shorter "
+            "than the 59,049 samples the 3^9 model needs; read here as ten evenly spaced "
+            "59,049-sample segments (the 3^9 model's input)"),
     Setting("samplecnn.train_segments", "VIII-B", "what an epoch trains on", "all",
             lambda p: p.samplecnn_train_segments, "every subclip of every clip, as for the "
                                                   "shallow CNN"),

@@ -237,3 +237,35 @@ def test_rerun_reuses_the_run_store(smoke_report, tmp_path_factory):
         after = finished()
     assert set(smoke_report) <= set(before)
     assert after == before  # nothing retrained, nothing new
+
+
+# Last in this file: it reruns the smoke report over a damaged store.
+def test_a_damaged_store_leaves_a_complete_report_on_rerun(smoke_report, tmp_path_factory):
+    """Each fault that once stopped every later report, put into the finished smoke store:
+    the rerun sets the damaged runs aside, trains them again and completes."""
+    from mtlib.report.runner import run_report
+    from mtlib.training.runs import RunStore
+
+    base = tmp_path_factory.getbasetemp()
+    with session_dirs(base):
+        store = RunStore()
+        search = json.loads((paths.artifacts_dir() / "02_hyperparameter_search-smoke.json")
+                            .read_text())["arms"]
+        ids = [i for arm in sorted(search) for i in search[arm]
+               if not store.load(i).diverged][:4]
+        assert len(set(ids)) == 4
+        faults = {
+            "metrics.json": lambda p: p.write_text(p.read_text()[:40]),
+            "predictions.npz": lambda p: p.write_bytes(b"\x93NUMPY garbage"),
+            "history.csv": lambda p: p.write_text(""),
+            "config.json": lambda p: p.write_text(p.read_text().replace('"seed": 0',
+                                                                        '"seed": 7')),
+        }
+        for run_id, (name, damage) in zip(ids, faults.items(), strict=True):
+            damage(store.run_dir(run_id) / name)
+        run_report("smoke", progress=False)
+        timings = json.loads((paths.report_dir() / "timings.json").read_text())
+        assert {t["status"] for t in timings["notebooks"].values()} == {"finished"}
+        for run_id in ids:
+            assert store.load(run_id) is not None  # trained again
+            assert list(store.root.glob(f"{run_id}.damaged-*"))  # the damaged copy, kept

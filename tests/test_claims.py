@@ -63,7 +63,7 @@ def test_a_clear_effect_holds_and_its_reverse_fails():
     assert row["verdict"] == "holds" and row["low"] > 0 and row["effect"] > 0.2
     assert row["n_clips"] == 200 and (row["trials_a"], row["trials_b"]) == (2, 2)
     # Without notebook 10's seed variance the row says its interval holds clip noise only.
-    assert row["noise"].startswith("test clips only") and row["sd_seed"] == 0
+    assert row["noise"].startswith("clips only") and row["sd_seed"] == 0
     assert row["mde"] == pytest.approx(2.8 * row["sd_total"], rel=0.01)
     assert claims.judge(claim("b", "a"), arms, store, resamples=200)["verdict"] == "fails"
 

@@ -163,7 +163,7 @@ def seed_noise(profile: str, store: RunStore, resamples: int = BOOTSTRAP) -> See
         clip = st.bootstrap_macros(y, s, resamples)
         out.variance[fam] = st.seed_variance(macros, clip)
         out.references[fam] = runs
-        out.source[fam] = f"{len(runs)} seeds of {entry['reference']}"
+        out.source[fam] = f"{len(runs)} seeds of the {fam} reference (notebook 10)"
     return out
 
 
@@ -199,20 +199,20 @@ def _macro_arms(a: list[RunResult], b: list[RunResult], noise: SeedNoise,
     ka, kb = len(a), len(b)
     if st.recommended_method(ka, kb) == "two-level bootstrap":
         iv = st.two_level_bootstrap(y, sa, sb, resamples)
-        return Measured(iv, f"test clips and seeds: two-level bootstrap over {ka} and {kb} "
-                            "trials", (ka, kb), iv.sd_seed ** 2, n_clips=len(y))
+        return Measured(iv, f"clips + seeds: two-level bootstrap ({ka} and {kb} trials)",
+                        (ka, kb), iv.sd_seed ** 2, n_clips=len(y))
     clip = st.clip_bootstrap(y, sa, sb, resamples)
     va, vb = noise.of(a), noise.of(b)
     if va is None or vb is None or not (np.isfinite(va.var) and np.isfinite(vb.var)):
         return Measured(st.clip_only_interval(clip.effect, clip.samples),
-                        "test clips only: no seed variance measured for this family", (ka, kb),
+                        "clips only: no seed variance for this family", (ka, kb),
                         n_clips=len(y))
     df = va.df if va is vb else st.satterthwaite_df([va.var / ka, vb.var / kb], [va.df, vb.df])
     iv = st.interval_with_seed_variance(clip.effect, clip.samples, va.var, vb.var, ka, kb,
                                         seed_df=df)
     fams = sorted({family(a[0]), family(b[0])})
     source = "; ".join(noise.source[f] for f in fams)
-    return Measured(iv, f"test clips and seeds ({source})", (ka, kb), va.var / ka + vb.var / kb,
+    return Measured(iv, f"clips + seeds: {source}", (ka, kb), va.var / ka + vb.var / kb,
                     n_clips=len(y))
 
 
@@ -235,11 +235,11 @@ def _best_of(a: list[RunResult], rivals: list[list[RunResult]], noise: SeedNoise
     k = min(len(a), *(len(r) for r in rivals))
     if v is None or not np.isfinite(v.var):
         return Measured(st.clip_only_interval(effect, samples),
-                        "test clips only: no seed variance measured for this family",
+                        "clips only: no seed variance for this family",
                         (len(a), k), n_clips=len(y),
                         note=f"against the best of {len(rivals)} other value(s)")
     iv = st.interval_with_seed_variance(effect, samples, v.var, v.var, len(a), k, seed_df=v.df)
-    return Measured(iv, f"test clips and seeds ({noise.source[family(a[0])]})", (len(a), k),
+    return Measured(iv, f"clips + seeds: {noise.source[family(a[0])]}", (len(a), k),
                     v.var / len(a) + v.var / k, n_clips=len(y),
                     note=f"against the best of {len(rivals)} other value(s)")
 
@@ -254,13 +254,13 @@ def _one_arm_statistic(runs: list[RunResult], statistic: Callable[[np.ndarray, n
     v = noise.statistic_variance(family(runs[0]), statistic)
     if v is None:
         return Measured(st.clip_only_interval(effect, samples),
-                        "test clips only: no reference seeds for this statistic", (len(runs), 0),
+                        "clips only: no reference seeds", (len(runs), 0),
                         n_clips=len(y))
     k = len(runs)
     # The runs are seeds of the reference itself: the mean of k seeds has variance var / k.
     iv = st.interval_with_seed_variance(effect, samples, v.var, 0.0, k, 1, seed_df=v.df)
-    return Measured(iv, f"test clips and seeds ({k} seed(s); the statistic's spread over "
-                        f"{noise.source[family(runs[0])]})", (k, 0), v.var / k,
+    return Measured(iv, f"clips + seeds: this statistic over "
+                        f"{noise.source[family(runs[0])]}", (k, 0), v.var / k,
                     n_clips=len(y))
 
 
@@ -276,7 +276,7 @@ def _two_arm_statistic(a: list[RunResult], b: list[RunResult],
     samples = bootstrap(lambda r: statistic(y[rows[r]], sa[:, rows[r]], sb[:, rows[r]]),
                         len(rows))
     return Measured(st.clip_only_interval(effect, samples),
-                    "test clips only: the seed noise of a per-tag gain is not measured",
+                    "clips only: a per-tag gain's seed noise is not measured",
                     (len(a), len(b)), n_clips=len(rows))
 
 
@@ -357,8 +357,8 @@ def _statistic(claim: Claim, a: list[RunResult], b: list[RunResult] | None,
         out = st.peak_drop_contrast(history, peak)
         iv = st.EffectInterval(out["effect"], out["low"], out["high"], np.nan, out["sd"],
                                out["sd"], np.nan, False, "t interval over trials")
-        return Measured(iv, f"seeds: a t interval over {out['n_trials']} trial(s) (no test "
-                            "clips in a validation curve)", (out["n_trials"], 0),
+        return Measured(iv, f"seeds only: t interval over {out['n_trials']} trial(s)",
+                        (out["n_trials"], 0),
                         note=_join(f"epoch {peak + 1} of {epochs}", out["note"]))
     raise ValueError(f"claim {claim.key}: unknown kind {kind!r}")
 
@@ -491,7 +491,7 @@ def _below_floor(claim: Claim, a: list[RunResult], b: list[RunResult] | None) ->
     if not below:
         return ""
     return (f"validation {', '.join(below)}, below the floor {VALIDATION_FLOOR:.2f} where the "
-            "report's arm was not; the interval alone says verdict_interval")
+            "report's arm was not")
 
 
 def _same_predictions(a: Sequence[RunResult], b: Sequence[RunResult]) -> bool:

@@ -136,10 +136,8 @@ def claims_view(c: pd.DataFrame) -> pd.DataFrame:
     def noise(r) -> str:
         if pd.isna(r.sd_total):
             return ""
-        parts = [f"s.d. {r.sd_total:.3f}"]
-        if pd.notna(r.sd_clips) and pd.notna(r.sd_seed):
-            parts.append(f"clips {r.sd_clips:.3f}, seeds {r.sd_seed:.3f}")
-        return f"{r.noise} ({'; '.join(parts)})"
+        parts = [f"{v:.3f}" for v in (r.sd_clips, r.sd_seed) if pd.notna(v)]
+        return f"{r.sd_total:.3f}" + (f" ({', '.join(parts)})" if len(parts) == 2 else "")
 
     def power(r) -> str:
         if pd.isna(r.mde):
@@ -147,14 +145,20 @@ def claims_view(c: pd.DataFrame) -> pd.DataFrame:
         text = f"{r.mde:.3f} / {r.mde_full:.3f}"
         return text + (" (the report's is smaller)" if r.too_small_full else "")
 
+    def verdict(r) -> str:
+        if r.verdict == r.verdict_interval or r.verdict in ("not measured", "diverged"):
+            return r.verdict
+        return f"{r.verdict} (interval alone: {r.verdict_interval})"
+
     rows = list(c.itertuples())
     return pd.DataFrame({
         "section": c["section"], "claim": c["claim"],
         "report": [report(r) for r in rows],
         "ours (95 % interval)": [effect_interval(e, lo, hi) for e, lo, hi in zip(
             c["effect"], c["low"], c["high"], strict=True)],
-        "verdict": c["verdict"], "interval alone": c["verdict_interval"],
-        "noise the interval holds": [noise(r) for r in rows],
+        "verdict": [verdict(r) for r in rows],
+        "s.d. (clips, seeds)": [noise(r) for r in rows],
+        "what the interval holds": c["noise"],
         "resolvable here / on MTAT": [power(r) for r in rows],
         "note": c["note"],
     })

@@ -251,8 +251,8 @@ def test_a_damaged_store_leaves_a_complete_report_on_rerun(smoke_report, tmp_pat
         store = RunStore()
         search = json.loads((paths.artifacts_dir() / "02_hyperparameter_search-smoke.json")
                             .read_text())["arms"]
-        ids = [i for arm in sorted(search) for i in search[arm]
-               if not store.load(i).diverged][:4]
+        ids = list(dict.fromkeys(i for arm in sorted(search) for i in search[arm]
+                                 if not store.load(i).diverged))[:4]
         assert len(set(ids)) == 4
         faults = {
             "metrics.json": lambda p: p.write_text(p.read_text()[:40]),

@@ -163,7 +163,7 @@ def seed_noise(profile: str, store: RunStore, resamples: int = BOOTSTRAP) -> See
         clip = st.bootstrap_macros(y, s, resamples)
         out.variance[fam] = st.seed_variance(macros, clip)
         out.references[fam] = runs
-        out.source[fam] = f"{len(runs)} seeds of the {fam} reference (notebook 10)"
+        out.source[fam] = f"{len(runs)} {fam} seeds"
     return out
 
 
@@ -259,8 +259,8 @@ def _one_arm_statistic(runs: list[RunResult], statistic: Callable[[np.ndarray, n
     k = len(runs)
     # The runs are seeds of the reference itself: the mean of k seeds has variance var / k.
     iv = st.interval_with_seed_variance(effect, samples, v.var, 0.0, k, 1, seed_df=v.df)
-    return Measured(iv, f"clips + seeds: this statistic over "
-                        f"{noise.source[family(runs[0])]}", (k, 0), v.var / k,
+    return Measured(iv, f"clips + seeds: its spread over {noise.source[family(runs[0])]}",
+                    (k, 0), v.var / k,
                     n_clips=len(y))
 
 

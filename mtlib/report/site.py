@@ -202,7 +202,8 @@ def _claims_section() -> str:
     report = claims[claims["group"] != "future"]
     future = claims[claims["group"] == "future"]
     out = (f"{counts('report')}. Each 95 % interval holds the test clips' sampling noise and "
-           "the seeds' (the noise column says which, and where its seed term came from); "
+           "the seeds' (the column “what the interval holds” says which, and where the seed "
+           "term came from); "
            f"verdicts are adjusted for multiplicity by Holm's method. "
            f"{chance_line(claims)} The calibration rows compare two seeds of one "
            "configuration: each must read inconclusive.\n\n" + table(report))

@@ -199,7 +199,7 @@ def headline(s: Summary) -> str:
                        for r in calibration.itertuples())
     return (f"**The report's claims:** {counts} (of {s.n_report_claims}; Section IX's "
             "expectations are judged in notebook 09). Each 95 % interval holds the test "
-            "clips' sampling noise and the seeds' (see each row's noise column and "
+            "clips' sampling noise and the seeds' (see each row's “what the interval holds” and "
             "`mtlib.report.verdicts`); verdicts are adjusted for multiplicity by Holm's "
             f"method. {claims.chance_line(s.claims)}"
             + (f"\n\n**Calibration** (two seeds of one configuration; each must read "

@@ -77,10 +77,10 @@ def test_no_difference_is_inconclusive_never_a_yes():
 
 
 def seed_noise_of(runs, var=None):
-    """A :class:`SeedNoise` whose shallow family's reference seeds are ``runs``."""
+    """A :class:`FamilyNoise` whose shallow family's reference seeds are ``runs``."""
     from mtlib.report import statistics as st
 
-    noise = claims.SeedNoise()
+    noise = claims.FamilyNoise()
     _, y, s, _ = claims._aligned(runs)
     noise.variance["shallow"] = (st.SeedVariance(var, len(runs) - 1) if var is not None else
                                  st.seed_variance(st.macro_auc(y, s),

@@ -182,5 +182,3 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("calibration.samplecnn", "calibration", "two seeds of SampleCNN (the recreation) "
           "differ", Arm("noise", "samplecnn", "seed1"), Arm("noise", "samplecnn", "seed0")),
 )
-
-BY_CLAIM = {c.key: c for c in CLAIMS}

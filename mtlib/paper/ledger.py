@@ -91,11 +91,9 @@ def _search_geometry(p: Profile) -> str:
 
 
 def _dense_groups() -> str:
-    import math
-
     from mtlib.models.dieleman import HIDDEN
 
-    return f"gcd(G, {HIDDEN}) groups" if math.gcd(8, HIDDEN) == 4 else "G groups"
+    return f"gcd(G, {HIDDEN}) groups"  # mtlib.models.layers.make_norm (a test builds it)
 
 
 def _samplecnn_dropout() -> float:

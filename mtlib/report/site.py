@@ -151,10 +151,6 @@ def _missing(slug: str, notebook: str) -> str:
     return f"Not available yet: notebook {notebook} writes `{path.name}`, which does not exist."
 
 
-def _signed(value: float) -> str:
-    return "" if pd.isna(value) else f"{value:+.3f}"
-
-
 def _auc(value: float) -> str:
     return "" if pd.isna(value) else f"{value:.3f}"
 

@@ -41,6 +41,7 @@ report's family and counts.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -123,7 +124,7 @@ def family(run: RunResult) -> str:
 
 
 @dataclass
-class SeedNoise:
+class FamilyNoise:
     """Each family's seed variance (net of test clips) and the reference runs behind it."""
 
     variance: dict[str, st.SeedVariance] = field(default_factory=dict)
@@ -149,9 +150,9 @@ class SeedNoise:
         return st.SeedVariance(float(values.var(ddof=1)), len(values) - 1)
 
 
-def seed_noise(profile: str, store: RunStore, resamples: int = BOOTSTRAP) -> SeedNoise:
+def family_noise(profile: str, store: RunStore, resamples: int = BOOTSTRAP) -> FamilyNoise:
     """The seed variances notebook 10 measured for ``profile`` (empty before it ran)."""
-    out = SeedNoise()
+    out = FamilyNoise()
     if not artifact_path(SEED_NOISE, profile).is_file():
         return out
     for fam, entry in read_artifact(SEED_NOISE, profile).get("seed_variance", {}).items():
@@ -191,7 +192,7 @@ def _report_difference(claim: Claim) -> tuple[float, str]:
     return float(diff), "/".join(splits)
 
 
-def _macro_arms(a: list[RunResult], b: list[RunResult], noise: SeedNoise,
+def _macro_arms(a: list[RunResult], b: list[RunResult], noise: FamilyNoise,
                 resamples: int) -> Measured:
     """Difference of mean test macro ROC-AUC, with clip and seed noise."""
     _, y, s, _ = _aligned(a + b)
@@ -216,7 +217,7 @@ def _macro_arms(a: list[RunResult], b: list[RunResult], noise: SeedNoise,
                     n_clips=len(y))
 
 
-def _best_of(a: list[RunResult], rivals: list[list[RunResult]], noise: SeedNoise,
+def _best_of(a: list[RunResult], rivals: list[list[RunResult]], noise: FamilyNoise,
              resamples: int) -> Measured:
     """``a``'s mean macro ROC-AUC minus the best rival's, on every resample."""
     runs = a + [r for arm in rivals for r in arm]
@@ -245,7 +246,7 @@ def _best_of(a: list[RunResult], rivals: list[list[RunResult]], noise: SeedNoise
 
 
 def _one_arm_statistic(runs: list[RunResult], statistic: Callable[[np.ndarray, np.ndarray],
-                       float], noise: SeedNoise) -> Measured:
+                       float], noise: FamilyNoise) -> Measured:
     """A per-tag statistic of one arm's trials (their mean per-tag ROC-AUC): clip bootstrap,
     plus the statistic's own variance over the family's reference seeds."""
     _, y, s, _ = _aligned(runs)
@@ -290,7 +291,7 @@ def _mean_auc(y: np.ndarray, s: np.ndarray) -> np.ndarray:
 
 
 def _statistic(claim: Claim, a: list[RunResult], b: list[RunResult] | None,
-               rivals: list[list[RunResult]], noise: SeedNoise, resamples: int,
+               rivals: list[list[RunResult]], noise: FamilyNoise, resamples: int,
                counts: np.ndarray | None) -> Measured | str:
     """The claim's :class:`Measured`, or a note why it cannot be measured."""
     kind, tag = claim.kind, claim.tag
@@ -377,12 +378,12 @@ def _report_arm_value(claim: Claim, i: int) -> float:
 
 
 def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = None,
-          resamples: int = BOOTSTRAP, noise: SeedNoise | None = None) -> dict[str, Any]:
+          resamples: int = BOOTSTRAP, noise: FamilyNoise | None = None) -> dict[str, Any]:
     """One row of the claims table for ``claim`` given the arms' run ids (by arm key, as the
     artifacts store them). The Holm-adjusted verdict needs the whole table
     (:func:`claims_table`); here ``verdict`` is the interval's."""
     store = store or RunStore()
-    noise = noise or SeedNoise()
+    noise = noise or FamilyNoise()
     report, split = _report_difference(claim)
     row = {"key": claim.key, "section": claim.section, "group": claim.group,
            "claim": claim.text, "kind": claim.kind, "report_difference": report,
@@ -463,13 +464,18 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
     return row
 
 
+@functools.cache
+def _full_trials(name: str) -> int:
+    """``full``'s trials per arm, profile field ``name`` (read once)."""
+    from mtlib.report.profiles import load_profile
+
+    return int(getattr(load_profile("full"), name))
+
+
 def _mde_full(claim: Claim, iv: st.EffectInterval, measured: Measured) -> float:
     """The smallest effect ``full`` could resolve on MTAT with this protocol: this run's clip
     variance scaled to 4,332 test clips, its seed variance to ``full``'s trials."""
-    from mtlib.report.profiles import load_profile
-
-    full = load_profile("full")
-    trials = int(getattr(full, FULL_TRIALS_FIELD[claim.a.section]))
+    trials = _full_trials(FULL_TRIALS_FIELD[claim.a.section])
     now = max(measured.trials[0], 1)
     clip_var = iv.sd_clips ** 2 if np.isfinite(iv.sd_clips) else 0.0
     seed_var = measured.seed_var if np.isfinite(measured.seed_var) else 0.0
@@ -532,7 +538,7 @@ def claims_table(profile: str, resamples: int = BOOTSTRAP,
     verdict, for the runs of ``profile``, Holm-adjusted within each group."""
     arms = collect_arms(profile)
     store = RunStore()
-    noise = seed_noise(profile, store, resamples)
+    noise = family_noise(profile, store, resamples)
     chosen = [c for c in CLAIMS if sections is None or c.section in sections]
     table = pd.DataFrame([judge(c, arms, store, resamples, noise) for c in chosen])
     return adjust(table) if len(table) else table

@@ -302,21 +302,25 @@ def learnt_filters(fw: FutureWork) -> str:
 
 
 def future_claims(profile: Profile) -> pd.DataFrame:
-    """The claims table's Section IX rows (see :mod:`mtlib.report.verdicts`), as notebook 08 shows
-    them."""
-    from mtlib.report import verdicts as claims
+    """The claims table's Section IX rows (:func:`mtlib.report.verdicts.claims_table`), judged
+    once; :func:`future_view` and :func:`claims_counts` format them."""
+    from mtlib.report import verdicts
+
+    return verdicts.claims_table(profile.name, sections=["IX"])
+
+
+def future_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`future_claims` as notebook 08 shows its own."""
     from mtlib.report.sections.summary import claims_view as view
 
-    table = claims.claims_table(profile.name, sections=["IX"])
     return view(table).drop(columns="section").reset_index(drop=True)
 
 
-def claims_counts(profile: Profile) -> str:
-    """Section IX's own verdict counts, one line."""
-    from mtlib.report import verdicts as claims
+def claims_counts(table: pd.DataFrame) -> str:
+    """Section IX's own verdict counts in the rows of :func:`future_claims`, one line."""
+    from mtlib.report import verdicts
 
-    table = claims.claims_table(profile.name, sections=["IX"])
-    counts = ", ".join(f"{n} {v}" for v, n in claims.verdict_counts(table, "future").items())
+    counts = ", ".join(f"{n} {v}" for v, n in verdicts.verdict_counts(table, "future").items())
     return (f"**What the report expected of its future work:** {counts} (of {len(table)}; "
             "not counted among the report's claims).")
 

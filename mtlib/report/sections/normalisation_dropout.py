@@ -220,7 +220,7 @@ def final_runs(profile: Profile) -> list[RunResult]:
     return RunStore().require(ids, f"notebook {SLUG}")
 
 
-REPORT_NORMS = {"group": "group", "layer": "layer", "batch": "batch"}  # Table II's keys
+REPORT_NORMS = ("group", "layer", "batch")  # Table II's rows: table2.<norm> in paper.numbers
 
 
 def closing(t2: Table2) -> str:

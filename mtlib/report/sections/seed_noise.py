@@ -65,10 +65,6 @@ class SeedNoise:
     spread: pd.DataFrame
     reference_ids: dict[str, list[str]]  # family -> run ids, in seed order
 
-    def seed_sd(self, family: str) -> float:
-        row = self.spread.set_index("family").loc[family]
-        return float(row["test_roc_auc_std"])
-
 
 def reference_config(profile: Profile, ref: Reference, store: RunStore | None = None
                      ) -> RunConfig | None:

@@ -238,10 +238,24 @@ class RunConfig(FrozenModel):
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
         return cls(**d)
 
+    def identity(self) -> dict[str, Any]:
+        """:meth:`to_dict` with settings that cannot act in this run set to their "off"
+        value, so two configs that train the same weights share one run.
+
+        A plateau scheduler cuts the lr only after ``plateau_epochs`` epochs without
+        improvement, so it never acts in a run of ``plateau_epochs`` epochs or fewer (the
+        quick profile's one-epoch SampleCNN steps compare "scheduler" with "no scheduler").
+        """
+        d = self.to_dict()
+        if d["plateau"] and d["epochs"] <= d["plateau_epochs"]:
+            d["plateau"] = False
+        return d
+
     @property
     def run_id(self) -> str:
-        """12 hex digits of the SHA-256 of the canonical JSON; names the run folder."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """12 hex digits of the SHA-256 of the canonical JSON of :meth:`identity`; names the
+        run folder."""
+        blob = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

@@ -128,6 +128,30 @@ def test_a_longer_run_continues_a_shorter_one_to_the_from_scratch_result(tmp_pat
     assert store.shorter_run(CFG.replace(lr=0.05)) is None
 
 
+def test_a_scheduler_that_cannot_act_shares_the_run_without_one(tmp_path):
+    # A plateau scheduler cuts the lr only after plateau_epochs epochs without improvement:
+    # a run of that many epochs or fewer is the run without it.
+    cfg = CFG.replace(plateau_epochs=1, lr=0.3, epochs=5)
+    short, short_off = cfg.replace(epochs=1), cfg.replace(epochs=1, plateau=False)
+    assert short.run_id == short_off.run_id
+    assert cfg.run_id != cfg.replace(plateau=False).run_id
+    assert CFG.replace(epochs=3).run_id == CFG.replace(epochs=3, plateau=False).run_id
+    assert CFG.run_id != CFG.replace(plateau=False).run_id
+
+    # The longer scheduled run continues the shorter one trained without a scheduler (its
+    # checkpoint holds no scheduler state) and ends as the from-scratch run.
+    scratch = RunStore(tmp_path / "a").get_or_run(cfg, progress=False)
+    assert scratch.history["lr"].nunique() > 1  # the scheduler acted
+    store = RunStore(tmp_path / "b")
+    store.get_or_run(short_off, progress=False)
+    assert store.load(short.run_id) is not None  # the scheduled one-epoch run is not retrained
+    longer = store.get_or_run(cfg, progress=False)
+    assert longer.metrics["extends"] == short.run_id
+    cols = [c for c in HISTORY_COLUMNS if c != "seconds"]
+    pd.testing.assert_frame_equal(longer.history[cols], scratch.history[cols])
+    np.testing.assert_array_equal(longer.predictions()[2], scratch.predictions()[2])
+
+
 def test_a_diverging_run_is_a_result_not_a_failure(tmp_path):
     store = RunStore(tmp_path / "runs")
     diverging = CFG.replace(lr=1e10, norm="none", dropout=0.0, epochs=2)

@@ -285,8 +285,13 @@ class _Trainer:
     def restore(self, ckpt: dict[str, Any]) -> None:
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
-        if self.scheduler is not None:
+        if self.scheduler is not None and ckpt["scheduler"] is not None:
             self.scheduler.load_state_dict(ckpt["scheduler"])
+        elif self.scheduler is not None:
+            # A shorter run without a scheduler is the same run (RunConfig.identity): its
+            # lr never changed, so replaying its validation scores restores the state exactly.
+            for row in ckpt["history"]:
+                self.scheduler.step(row["val_roc_auc"])
         _set_rng_state(ckpt["rng"])
         self.epoch = int(ckpt["epoch"])
         self.history = list(ckpt["history"])

@@ -97,10 +97,13 @@ REPORT_GAIN_OVER_BATCH = BY_KEY["table2.long"].value - BY_KEY["table2.batch"].va
 
 
 def base_config(profile: Profile) -> RunConfig:
-    """The shallow CNN with notebook 02's chosen settings on notebook 03's best pair."""
+    """The shallow CNN with notebook 02's chosen settings on notebook 03's best pair. No
+    training-set curve: only Figure 3 (Table I's runs) reads one, and notebook 09's arms
+    inherit this."""
     (length, stride), _ = length_stride_table.best_pair_runs(profile)
     return length_stride_table.shallow_config(
-        profile, hyperparameter_search.chosen_config(profile), length=length, stride=stride)
+        profile, hyperparameter_search.chosen_config(profile), length=length, stride=stride,
+        train_eval_clips=0)
 
 
 def norm_variants(profile: Profile) -> list[Variant]:

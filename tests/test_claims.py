@@ -145,6 +145,10 @@ def test_arms_with_identical_predictions_say_why():
     row = claims.judge(claim(), arms, store, resamples=50)
     assert row["verdict"] == "inconclusive" and "identical test predictions" in row["note"]
     assert row["effect"] == 0 and row["low"] == row["high"] == 0
+    # Arms that are one run (RunConfig.identity) say so.
+    arms, store = arms_of(a=[a], b=[a])
+    row = claims.judge(claim(), arms, store, resamples=50)
+    assert row["verdict"] == "inconclusive" and "both arms are one run" in row["note"]
 
 
 def test_per_tag_statistics_of_one_arm():

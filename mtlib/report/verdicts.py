@@ -446,7 +446,10 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
     if iv.mc_uncertain:
         row["note"] = _join(row["note"], "the interval's edge is within Monte Carlo error of "
                                          "zero: more resamples could change the verdict")
-    if claim.kind == "arms" and b is not None and _same_predictions(a, b):
+    if claim.kind == "arms" and b is not None and [r.run_id for r in a] == [r.run_id for r in b]:
+        row["note"] = _join(row["note"], "both arms are one run: the setting that differs "
+                                         "cannot act within this profile's epochs")
+    elif claim.kind == "arms" and b is not None and _same_predictions(a, b):
         row["note"] = _join(row["note"], "both arms kept the same model (identical test "
                                          "predictions): the change never altered the kept epoch")
     if np.isfinite(iv.sd_total):

@@ -45,7 +45,7 @@ def test_disagreements_compare_ranks_not_raw_scores():
     b = scores("shallow CNN", [[0.96, 0, 0], [0.98, 0, 0], [0.97, 0, 0], [0.99, 0, 0]])
     clips = listening.disagreements(a, b, "guitar", 1)
     assert [c.clip_id for c in clips] == [10, 13]
-    assert clips[0].why.startswith("guitar: SampleCNN ranks it 75% of the test set higher")
+    assert clips[0].why.startswith("guitar: SampleCNN ranks it 75 percentile points above")
     assert [p.model for p in clips[1].predictions] == ["SampleCNN", "shallow CNN"]
     # Only the clips both models scored count.
     c = scores("c", [[0.2, 0, 0], [0.1, 0, 0]], clip_ids=[13, 99])
@@ -105,8 +105,10 @@ def test_html_shows_tags_scores_and_the_licence_escaped():
         listening.Prediction("SampleCNN", (("pop", 0.7),), ("guitar", 0.6))))
     page = listening.html(listening.Listening("g", (clip,), "d", 1, listening.MTAT_ATTRIBUTION),
                           lambda c, ext: f"x.{ext}")
-    for shown in ("a &lt;b&gt; &amp; c", "true tags: rock", "rock 0.81", "guitar 0.05",
-                  "<em>SampleCNN</em>: pop 0.70", "CC BY-NC-SA 3.0"):
+    for shown in ("a &lt;b&gt; &amp; c", "true tags: rock (no guitar)", "rock 0.81",
+                  "<strong>guitar 0.05</strong>; top: rock 0.81",
+                  "<em>SampleCNN</em>: <strong>guitar 0.60</strong>; top: pop 0.70",
+                  "CC BY-NC-SA 3.0"):
         assert shown in page, shown
     plain = listening.html(listening.Listening("g", (clip,), "d", 1), lambda c, ext: "x")
     assert "CC BY" not in plain

@@ -373,8 +373,8 @@ def test_chapters_play_the_clips_from_local_copies(built):
     assert f'src="{site.LISTEN}/clip-000007.png"' in chapter
     assert (built / site.LISTEN / "clip-000007.png").is_file()
     assert "data:audio" not in chapter  # the notebook's embedded copy stays out of the site
-    for shown in ("guitar 0.91", "true tags: guitar, rock", "the best &amp; worst &lt;clips&gt;",
-                  "CC BY-NC-SA 3.0"):
+    for shown in ("guitar 0.91", "true tags: <strong>guitar</strong>, rock",
+                  "the best &amp; worst &lt;clips&gt;", "CC BY-NC-SA 3.0"):
         assert shown in chapter, shown
     assert sorted(p.name for p in (built / site.LISTEN).iterdir()) == [
         "clip-000007.mp3", "clip-000007.png"]
@@ -415,3 +415,41 @@ def test_a_missing_clip_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("MTLIB_CACHE_DIR", str(tmp_path / "cache"))
     with pytest.raises(site.SiteError, match=r"clip-000007.mp3: missing; a chapter plays clip 7"):
         site.build_site("smoke")
+
+
+DURATIONS = """<pre id="durations">pending</pre><script>
+const players = [...document.querySelectorAll("audio")];
+Promise.all(players.map(a => new Promise(done => {
+  if (a.readyState >= 1) return done(a.duration);
+  a.addEventListener("loadedmetadata", () => done(a.duration));
+  a.addEventListener("error", () => done(-1));
+  a.load();
+}))).then(d => { document.getElementById("durations").textContent = d.join(" "); });
+</script></body>"""
+
+
+@pytest.mark.slow
+def test_a_browser_plays_the_chapters_clips_offline(built, tmp_path):
+    """Headless Chromium, offline, opens a chapter (with a script that reads each player's
+    duration once its metadata loaded): every player loads its local mp3, at its length."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium")
+    page = built / "01_first.check.html"
+    page.write_text((built / "01_first.html").read_text(encoding="utf-8").replace(
+        "</body>", DURATIONS), encoding="utf-8")
+    try:
+        dom = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-proxy-server",
+             f"--user-data-dir={tmp_path}", "--virtual-time-budget=20000", "--dump-dom",
+             page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    finally:
+        page.unlink()
+    found = re.search(r'<pre id="durations"[^>]*>([^<]*)</pre>', dom)
+    assert found, dom[-2000:]
+    durations = [float(d) for d in found.group(1).split()]
+    assert durations and all(d == pytest.approx(CLIP_SECONDS, abs=0.06) for d in durations), \
+        durations

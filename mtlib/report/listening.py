@@ -185,8 +185,8 @@ def disagreements(a: Scores, b: Scores, tag: str, n: int) -> list[Clip]:
     out = []
     for picks, hears, over in ((order[:n], a, b), (order[::-1][:n], b, a)):
         for i in picks:
-            why = (f"{tag}: {hears.model} ranks it {abs(gap[i]):.0%} of the test set higher "
-                   f"than {over.model}")
+            why = (f"{tag}: {hears.model} ranks it {100 * abs(gap[i]):.0f} percentile points "
+                   f"above {over.model}")
             out.append(clip(common[i], why, [a, b], focus=tag))
     return out
 
@@ -266,10 +266,21 @@ _CARD = "display:flex;flex-wrap:wrap;gap:0.4em 1.2em;align-items:flex-start;marg
 
 
 def _scores(p: Prediction) -> str:
+    """One model's line: the score of the clip's focus tag first (it is why the clip is
+    here), then its top tags."""
     top = " · ".join(f"{_html.escape(t)} {s:.2f}" for t, s in p.top)
-    focus = "" if p.focus is None else (f" — <strong>{_html.escape(p.focus[0])} "
-                                        f"{p.focus[1]:.2f}</strong>")
-    return f"<em>{_html.escape(p.model)}</em>: {top}{focus}"
+    focus = "" if p.focus is None else (f"<strong>{_html.escape(p.focus[0])} "
+                                        f"{p.focus[1]:.2f}</strong>; top: ")
+    return f"<em>{_html.escape(p.model)}</em>: {focus}{top}"
+
+
+def _true_tags(c: Clip) -> str:
+    """The clip's true tags, its focus tag in bold, or "(no TAG)" when it lacks it."""
+    focus = next((p.focus[0] for p in c.predictions if p.focus is not None), None)
+    tags = [f"<strong>{_html.escape(t)}</strong>" if t == focus else _html.escape(t)
+            for t in c.true_tags]
+    lacks = "" if focus is None or focus in c.true_tags else f" (no {_html.escape(focus)})"
+    return (", ".join(tags) or "none") + lacks
 
 
 def html(listening: Listening, source: Callable[[int, str], str]) -> str:
@@ -278,11 +289,11 @@ def html(listening: Listening, source: Callable[[int, str], str]) -> str:
     ``source(clip_id, ext)``: the URL of the clip's ``mp3`` or ``png``."""
     cards = []
     for c in listening.clips:
-        true = ", ".join(_html.escape(t) for t in c.true_tags) or "none"
+        true = _true_tags(c)
         lines = "".join(f"<br>{_scores(p)}" for p in c.predictions)
         cards.append(
             f'<div class="mtlib-clip" style="{_CARD}">'
-            f'<div class="mtlib-clip-text" style="flex:1 1 22em">'
+            f'<div class="mtlib-clip-text" style="flex:0 1 34em">'
             f"<strong>{_html.escape(c.why)}</strong> (clip {c.clip_id})<br>"
             f'<audio controls preload="metadata" src="{source(c.clip_id, "mp3")}"></audio><br>'
             f"true tags: {true}{lines}</div>"

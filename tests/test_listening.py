@@ -112,3 +112,34 @@ def test_html_shows_tags_scores_and_the_licence_escaped():
         assert shown in page, shown
     plain = listening.html(listening.Listening("g", (clip,), "d", 1), lambda c, ext: "x")
     assert "CC BY" not in plain
+
+
+def test_notebook_05_names_the_section7_clips_its_test_set_holds():
+    """On MTAT the test set holds the clips Section VII names: each gets a player, and the
+    groups carry MTAT's licence."""
+    import pandas as pd
+
+    from mtlib.config import RunConfig
+    from mtlib.report.profiles import load_profile
+    from mtlib.report.sections import per_tag_analysis as pta
+    from mtlib.training.rundir import RunResult
+
+    ids = [48208, 1, 2, 3]  # 48208: Sec. VII's jackass_canyon
+    y_true = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1]], np.uint8)
+    y_score = np.array([[0.9, 0.2, 0.4], [0.3, 0.8, 0.1], [0.6, 0.1, 0.3], [0.2, 0.4, 0.7]],
+                       np.float32)
+    metrics = {"per_tag": {t: {"roc_auc": 0.5 + i / 10, "pr_auc": 0.5, "n_train_pos": 10 - i}
+                           for i, t in enumerate(TAGS)}}
+    run = RunResult("r", RunConfig(tags=tuple(TAGS)), None, metrics, pd.DataFrame(),
+                    _predictions=(np.array(ids), y_true, y_score, TAGS))
+    clips = pta.clip_table(run)
+    per_tag = pta.per_tag_table([run])
+    p = pta.PerTag(per_tag, clips, clips.assign(rank="best"), per_tag.iloc[0], 1, 3,
+                   per_tag.nsmallest(1, "roc_auc"), 0.0, pta._named_clips(clips),
+                   pta._section7_tags(per_tag), run)
+    groups = pta.listening(load_profile("quick").replace(data_source="mtat"), p)
+    (named,) = groups[pta.LISTEN["section7"]].clips
+    assert named.clip_id == 48208 and named.why.startswith("Section VII: shira_kammen")
+    assert named.true_tags == ("guitar", "drums")
+    assert [len(g.clips) for g in groups.values()] == [4, 1, 3]
+    assert all(g.attribution == listening.MTAT_ATTRIBUTION for g in groups.values())

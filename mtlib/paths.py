@@ -134,6 +134,12 @@ def table_path(slug: str, ext: str = "csv") -> Path:
     return tables_dir() / f"{slug}.{ext}"
 
 
+def listen_dir() -> Path:
+    """The clips the chapters name: each one's mp3 and log-mel spectrogram
+    (:mod:`mtlib.report.listening`)."""
+    return results_dir() / "listen"
+
+
 def logs_dir() -> Path:
     """Logs of a report run: progress bars, training logs and warnings of each notebook."""
     return results_dir() / "logs"

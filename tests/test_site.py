@@ -5,6 +5,7 @@ internal links resolve, its front page holds the claims and deviations, and
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import re
@@ -27,7 +28,9 @@ from nbformat.v4 import (  # noqa: E402
 )
 
 from mtlib import cli, paths  # noqa: E402
-from mtlib.report import site
+from mtlib.report import listening, site  # noqa: E402
+from mtlib.report.outputs import PRODUCT_KEY  # noqa: E402
+from mtlib.report.products import PRODUCTS, caption, makers  # noqa: E402
 
 CLAIM = "256/256 beats 1024/1024 | with *stars* and <tags>"
 FUTURE_CLAIM = "a log-mel input beats raw audio"
@@ -40,6 +43,27 @@ TIMINGS = {"profile": "smoke", "dataset_seconds": 2.0, "total_seconds": 155.8, "
 # Outputs of mtlib.report.products.PRODUCTS that the fixture writes: (folder, file name).
 OUTPUTS = [("figures", "01_tag_distribution.png"), ("figures", "01_tag_distribution.pdf"),
            ("tables", "01_tag_distribution.csv"), ("tables", "01_tag_distribution.md")]
+CLIP_SECONDS = 1.5  # the fixture clip's length, which its mp3 must keep
+# A chapter's clips to listen to, as a notebook displays them: one MTAT clip.
+GROUP = listening.Listening(
+    "the best & worst <clips>", (listening.Clip(
+        7, "best clip 1: ROC-AUC over its tags 1.000", ("guitar", "rock"),
+        (listening.Prediction("shallow CNN", (("guitar", 0.91), ("rock", 0.5)),
+                              ("guitar", 0.91)),)),),
+    "fixture", 12000, listening.MTAT_ATTRIBUTION)
+
+
+def write_clip(folder: Path, clip_id: int) -> None:
+    """A clip's files as :func:`mtlib.report.listening.write` leaves them: a real mp3 of
+    :data:`CLIP_SECONDS` (a 440 Hz tone) and a PNG."""
+    import numpy as np
+    import soundfile as sf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rate = 16000
+    tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(int(CLIP_SECONDS * rate)) / rate)
+    sf.write(folder / listening.clip_file(clip_id, "mp3"), tone, rate, format="MP3")
+    (folder / listening.clip_file(clip_id, "png")).write_bytes(base64.b64decode(_png()))
 
 
 def _png() -> str:
@@ -59,10 +83,16 @@ def write_executed(folder: Path, stem: str, png: str) -> None:
     text = new_code_cell("print_result_and_train()", execution_count=2, outputs=[
         new_output("stream", name="stdout", text=f"{RESULT_LINE}\n{GRID_LINE}\n"),
         new_output("stream", name="stderr", text="UserWarning: a warning\n")])
-    image = new_code_cell("plot()", execution_count=3, outputs=[new_output(
-        "display_data", data={"image/png": png, "text/plain": "<Figure>"})])
+    image = new_code_cell("plot()", execution_count=3, outputs=[
+        new_output("display_data", data={"text/markdown": "**a caption**"},
+                   metadata={PRODUCT_KEY: {"slug": "01_tag_distribution", "kind": "figure"}}),
+        new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})])
+    listen = new_code_cell("show_clips()", execution_count=4, outputs=[new_output(
+        "display_data", data={"text/html": "<audio controls src='data:audio/mpeg;base64,'>",
+                              "text/plain": "clips"},
+        metadata={listening.METADATA_KEY: GROUP.to_dict()})])
     nb = new_notebook(cells=[new_markdown_cell(f"# {stem}\n\nSome prose."), params, text,
-                             image])
+                             image, listen])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nbformat.write(nb, str(folder / f"{stem}.ipynb"))
@@ -84,6 +114,13 @@ def write_results(results: Path) -> None:
     for folder, name in OUTPUTS:
         (results / folder).mkdir(exist_ok=True)
         (results / folder / name).write_text(f"{name}\n")
+    # Every other registered figure and table, so that the front page lists each caption.
+    for p in PRODUCTS.values():
+        for folder, name in ([("figures", f"{slug}.png") for slug in p.figures]
+                             + [("tables", f"{slug}.md") for slug in p.tables]):
+            if not (results / folder / name).exists():
+                (results / folder / name).write_text(f"{name}\n")
+    write_clip(results / "listen", 7)
     # A partial notebook of a failed run is no chapter.
     write_executed(executed, "03_third.failed", png)
     blank = {"report_split": "", "sd_clips": None, "sd_seed": None, "sd_total": None,
@@ -137,6 +174,7 @@ REMOTE = [
     re.compile(r"<script\b[^>]*\bsrc=[\"']?(https?:)?//", re.I),
     re.compile(r"<link\b[^>]*\bhref=[\"']?(https?:)?//", re.I),
     re.compile(r"<img\b[^>]*\bsrc=[\"']?(https?:)?//", re.I),
+    re.compile(r"<(audio|source)\b[^>]*\bsrc=[\"']?(https?:)?//", re.I),
     re.compile(r"url\(\s*[\"']?(https?:)?//", re.I),
     re.compile(r"@import\s+[\"']?(https?:)?//", re.I),
 ]
@@ -163,7 +201,7 @@ class _Refs(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         for name in ("href", "src"):
-            if tag in ("a", "link", "script", "img") and attrs.get(name):
+            if tag in ("a", "link", "script", "img", "audio", "source") and attrs.get(name):
                 self.refs.append(attrs[name])
 
 
@@ -284,3 +322,134 @@ def test_missing_notebooks_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("MTLIB_RESULTS_DIR", str(tmp_path / "results"))
     with pytest.raises(site.SiteError, match=r"executed: no executed notebooks NN_slug.ipynb"):
         site.build_site("smoke")
+
+
+def _plain(fragment: str) -> str:
+    """HTML as text: tags dropped, entities decoded, Sphinx's curly apostrophes straight."""
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment)).replace("\u2019", "'")
+
+
+def _anchor_resolves(page: Path, href: str) -> bool:
+    """``href`` (relative to ``page``) names a file of the site holding its #fragment."""
+    parts = urlsplit(href)
+    target = (page.parent / unquote(parts.path)).resolve()
+    return target.is_file() and (not parts.fragment or f'id="{parts.fragment}"'
+                                 in target.read_text(encoding="utf-8"))
+
+
+def test_every_products_caption_links_to_its_makers_source(built):
+    """The front page lists every registered figure and table (the fixture writes them all),
+    each caption with a link to the source of the function that made it."""
+    index = built / "index.html"
+    article = index.read_text(encoding="utf-8")
+    article = article[article.index("Generated files and run times"):]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", article, re.S)
+    for (kind, slug), dotted in makers().items():
+        module, _, name = dotted.rpartition(".")
+        href = f"_modules/{module.replace('.', '/')}.html#{name}"
+        text = caption(slug, kind)
+        row = [r for r in rows if f'href="{href}"' in r and text in _plain(r)]
+        assert row, f"{kind} {slug}: no caption linked to {href}"
+        assert _anchor_resolves(index, href), f"{kind} {slug}: {href} does not resolve"
+
+
+def test_chapter_captions_link_to_their_makers_source(built):
+    chapter = built / "01_first.html"
+    text = chapter.read_text(encoding="utf-8")
+    href = re.search(r'href="(_modules/mtlib/report/plots\.html#tag_distribution)"', text)
+    assert href and _anchor_resolves(chapter, href.group(1))
+    assert "Figure 1: positives per tag in train, valid, test" in text  # the registered caption
+
+
+def test_chapters_play_the_clips_from_local_copies(built):
+    """A listening display becomes a player of the clip's own mp3, copied into the site,
+    beside its spectrogram, true tags and scores; MTAT audio carries its licence."""
+    chapter = (built / "01_first.html").read_text(encoding="utf-8")
+    audio = re.findall(r'<audio controls[^>]*src="([^"]+)"', chapter)
+    assert audio == [f"{site.LISTEN}/clip-000007.mp3"]
+    copied = built / audio[0]
+    results = built.parent
+    assert copied.read_bytes() == (results / "listen" / "clip-000007.mp3").read_bytes()
+    assert f'src="{site.LISTEN}/clip-000007.png"' in chapter
+    assert (built / site.LISTEN / "clip-000007.png").is_file()
+    assert "data:audio" not in chapter  # the notebook's embedded copy stays out of the site
+    for shown in ("guitar 0.91", "true tags: <strong>guitar</strong>, rock",
+                  "the best &amp; worst &lt;clips&gt;", "CC BY-NC-SA 3.0"):
+        assert shown in chapter, shown
+    assert sorted(p.name for p in (built / site.LISTEN).iterdir()) == [
+        "clip-000007.mp3", "clip-000007.png"]
+
+
+def test_every_maker_is_a_documented_function_of_the_report_pages():
+    """autodoc documents (and viewcode anchors) only functions with a docstring."""
+    import importlib
+
+    for dotted in set(makers().values()):
+        module, _, name = dotted.rpartition(".")
+        function = getattr(importlib.import_module(module), name)
+        assert callable(function) and function.__doc__, dotted
+        assert module in site.report_modules(), dotted
+
+
+def test_api_reference_documents_the_core_and_the_cli(built):
+    pages = {name: (built / site.API / f"{name}.html").read_text(encoding="utf-8")
+             for name in (*site.API_PAGES, "report", "cli")}
+    assert "mtlib.training.runs.RunStore" in pages["training"]  # the run store
+    assert "mtlib.data.cache.ClipCache" in pages["data"]
+    assert "mtlib.models.dieleman.DielemanCNN" in pages["models"]
+    assert "--site-only" in pages["cli"] and "mtlib tag" in pages["cli"]
+    # Every documented object links to its source, and the source pages exist.
+    for name, page in pages.items():
+        sources = re.findall(r'href="(\.\./_modules/[^"]+)"', page)
+        assert sources or name == "cli", name
+        for href in sources[:20]:
+            assert _anchor_resolves(built / site.API / f"{name}.html", href), href
+    index = (built / "index.html").read_text(encoding="utf-8")
+    assert f'href="{site.API}/training.html"' in index
+
+
+def test_a_missing_clip_is_one_line(tmp_path, monkeypatch):
+    write_results(tmp_path / "results")
+    (tmp_path / "results" / "listen" / "clip-000007.mp3").unlink()
+    monkeypatch.setenv("MTLIB_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("MTLIB_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(site.SiteError, match=r"clip-000007.mp3: missing; a chapter plays clip 7"):
+        site.build_site("smoke")
+
+
+DURATIONS = """<pre id="durations">pending</pre><script>
+const players = [...document.querySelectorAll("audio")];
+Promise.all(players.map(a => new Promise(done => {
+  if (a.readyState >= 1) return done(a.duration);
+  a.addEventListener("loadedmetadata", () => done(a.duration));
+  a.addEventListener("error", () => done(-1));
+  a.load();
+}))).then(d => { document.getElementById("durations").textContent = d.join(" "); });
+</script></body>"""
+
+
+@pytest.mark.slow
+def test_a_browser_plays_the_chapters_clips_offline(built, tmp_path):
+    """Headless Chromium, offline, opens a chapter (with a script that reads each player's
+    duration once its metadata loaded): every player loads its local mp3, at its length."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium")
+    page = built / "01_first.check.html"
+    page.write_text((built / "01_first.html").read_text(encoding="utf-8").replace(
+        "</body>", DURATIONS), encoding="utf-8")
+    try:
+        dom = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-proxy-server",
+             f"--user-data-dir={tmp_path}", "--virtual-time-budget=20000", "--dump-dom",
+             page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    finally:
+        page.unlink()
+    found = re.search(r'<pre id="durations"[^>]*>([^<]*)</pre>', dom)
+    assert found, dom[-2000:]
+    durations = [float(d) for d in found.group(1).split()]
+    assert durations and all(d == pytest.approx(CLIP_SECONDS, abs=0.06) for d in durations), \
+        durations

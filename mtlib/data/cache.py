@@ -2,13 +2,13 @@
 
 Layout of ``paths.prepared_dir(dataset, sample_rate)`` (written by :mod:`mtlib.data.prepare`):
 
-- ``audio.npy``   int16 [n_clips, clip_samples]; row i = index row i; skipped rows are zero.
+- ``audio.npy``: int16 [n_clips, clip_samples]; row i = index row i; skipped rows are zero.
   float = int16 / 32768, in [-1, 1).
-- ``index.csv``   row, clip_id, mp3_path, split_folder, status, n_tags_pos
-- ``labels.npy``  uint8 [n_clips, n_tags]; column j = meta ``tags[j]``
-- ``meta.json``   format_version, dataset, source_root, sample_rate, clip_samples, ...
-- ``skipped.csv`` clip_id, mp3_path, reason
-- ``COMPLETE``    written last; a folder without it is never opened.
+- ``index.csv``: row, clip_id, mp3_path, split_folder, status, n_tags_pos
+- ``labels.npy``: uint8 [n_clips, n_tags]; column j = meta ``tags[j]``
+- ``meta.json``: format_version, dataset, source_root, sample_rate, clip_samples, ...
+- ``skipped.csv``: clip_id, mp3_path, reason
+- ``COMPLETE``: written last; a folder without it is never opened.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""A section's outputs: written to ``results/`` when added, shown in order in the notebook."""
+"""A section's outputs: written to ``results/`` when added, shown in order in the notebook.
+
+Each figure's and table's caption is displayed with :data:`PRODUCT_KEY` metadata (its slug and
+kind), from which the site links the caption to the source of the function that made it
+(:func:`mtlib.report.products.maker`)."""
 
 from __future__ import annotations
 
@@ -6,20 +10,33 @@ from typing import Any
 
 import pandas as pd
 
+from mtlib.report import listening as listen
 from mtlib.report import plots
-from mtlib.report.products import PRODUCTS, caption
+from mtlib.report.products import PRODUCTS, caption, maker
 from mtlib.report.tables import save_table
+
+PRODUCT_KEY = "mtlib_product"  # a caption display's metadata: {"slug": ..., "kind": ...}
+
+
+def show_caption(slug: str, kind: str = "figure") -> None:
+    """Display the caption of figure or table ``slug``, naming the function that made it."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(f"**{caption(slug, kind)}** (`{slug}`; made by `{maker(slug, kind)}`)"),
+            metadata={PRODUCT_KEY: {"slug": slug, "kind": kind}})
 
 
 class Outputs:
     """The figures and tables one notebook writes (slugs of :data:`mtlib.report.products.PRODUCTS`).
 
     ``figure`` and ``table`` write at once (PNG + PDF, CSV + Markdown); :meth:`show` displays
-    them in the order they were added, each under its caption.
+    them in the order they were added, each under its caption. ``listening`` writes a group
+    of clips to listen to (:mod:`mtlib.report.listening`), shown in the same order.
     """
 
     def __init__(self) -> None:
-        self.items: list[tuple[str, str, Any]] = []  # (kind, slug, figure or display table)
+        # (kind, slug or listening key, figure, display table or listening group)
+        self.items: list[tuple[str, str, Any]] = []
 
     def figure(self, slug: str, fig) -> None:
         plots.save_figure(fig, slug)
@@ -30,6 +47,12 @@ class Outputs:
         the notebook), default ``data``."""
         save_table(data, slug, display)
         self.items.append(("table", slug, data if display is None else display))
+
+    def listening(self, key: str, group: listen.Listening) -> None:
+        """Write the clips of ``group`` (mp3 and spectrogram, :func:`listening.write`) and
+        show it under ``key`` (a name for :meth:`show`)."""
+        listen.write(group)
+        self.items.append(("listening", key, group))
 
     def bundle(self, notebook: str, profile: str, result) -> None:
         """Write the tagger bundle of finished run ``result`` (see
@@ -55,7 +78,10 @@ class Outputs:
             if kind == "bundle":
                 display(Markdown(f"**Tagger bundle.** {obj}"))
                 continue
-            display(Markdown(f"**{caption(slug, kind)}** (`{slug}`)"))
+            if kind == "listening":
+                listen.show(obj)
+                continue
+            show_caption(slug, kind)
             if kind == "figure":
                 plots.show(obj)
             else:

@@ -329,3 +329,21 @@ def seed_strip(runs: pd.DataFrame) -> plt.Figure:
     if families:
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
     return fig
+
+
+SPECTROGRAM_INCHES = (3.4, 1.5)  # small: it sits beside an audio player
+SPECTROGRAM_DPI = 100  # 340 x 150 px before the tight crop: a few kB of PNG
+
+
+def clip_spectrogram(db: np.ndarray, seconds: float, band_hz: np.ndarray) -> plt.Figure:
+    """A clip's log-mel spectrogram, small, to sit beside its player. ``db``: float
+    [n_mels, frames] in dB (lowest band first); ``seconds``: the clip's length; ``band_hz``:
+    [n_mels] each band's centre frequency, which labels the y axis in kHz."""
+    fig, ax = plt.subplots(figsize=SPECTROGRAM_INCHES, dpi=SPECTROGRAM_DPI)
+    ax.imshow(db, origin="lower", aspect="auto", cmap="magma", interpolation="nearest",
+              extent=(0.0, seconds, 0, len(band_hz)))
+    ticks = [i for i in np.linspace(0, len(band_hz) - 1, 4).round().astype(int)]
+    ax.set_yticks([i + 0.5 for i in ticks], [f"{band_hz[i] / 1000:.1f}" for i in ticks])
+    ax.set(xlabel="s", ylabel="kHz (mel)")
+    ax.grid(False)
+    return fig

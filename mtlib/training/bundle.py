@@ -5,10 +5,10 @@ labels, the input normalisation and the weights, and :meth:`TaggerBundle.get_mod
 the network ready for inference; nothing else needs to know how the model was trained. On
 disk a bundle is a folder:
 
-- ``bundle.json``  sample rate (Hz), clip length (samples), labels, input normalisation, the
-                   :class:`~mtlib.config.RunConfig` that rebuilds the network, the run it came
-                   from and its validation ROC-AUC;
-- ``weights.pt``   the state dict of the run's best validation epoch.
+- ``bundle.json``: sample rate (Hz), clip length (samples), labels, input normalisation,
+  the :class:`~mtlib.config.RunConfig` that rebuilds the network, the run it came from and
+  its validation ROC-AUC;
+- ``weights.pt``: the state dict of the run's best validation epoch.
 
 The folder is written beside itself and renamed into place, so a crash never leaves a bundle
 that looks complete. :func:`bundle_from_run` builds one in memory from any finished run.

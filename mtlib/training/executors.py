@@ -70,17 +70,17 @@ KILL_HOOK_ENV = "MTLIB_TEST_KILL_AFTER_CHECKPOINT"
 class ExecutorSettings(FrozenModel):
     """Options of the ``"ray"`` executor (the local executor needs none).
 
-    address:        Ray cluster to join ("auto", "ray://head:10001", "10.0.0.1:6379"); None
-                    uses ``RAY_ADDRESS`` if set, otherwise starts a local Ray instance.
-    num_cpus:       CPUs of a local Ray instance (None: all of this machine's).
-    num_gpus:       GPUs of a local Ray instance (None: all visible ones).
-    cpus_per_trial: CPUs each trial reserves; also its torch thread count.
-    gpus_per_trial: GPUs each trial reserves, fractional allowed (0.25 = four per GPU).
-                    None: 0 on a cluster without GPUs, else ``DEFAULT_GPU_SHARE[model]``.
-    max_retries:    how often a trial whose worker died is restarted (it resumes from
-                    its checkpoint). Exceptions raised by training are not retried.
-    runtime_env:    extra Ray runtime environment (e.g. ``{"pip": [...]}``); its
-                    ``env_vars`` are merged with the forwarded ``MTLIB_*`` variables.
+    - ``address``: Ray cluster to join ("auto", "ray://head:10001", "10.0.0.1:6379");
+      None uses ``RAY_ADDRESS`` if set, otherwise starts a local Ray instance.
+    - ``num_cpus``: CPUs of a local Ray instance (None: all of this machine's).
+    - ``num_gpus``: GPUs of a local Ray instance (None: all visible ones).
+    - ``cpus_per_trial``: CPUs each trial reserves; also its torch thread count.
+    - ``gpus_per_trial``: GPUs each trial reserves, fractional allowed (0.25 = four per
+      GPU). None: 0 on a cluster without GPUs, else ``DEFAULT_GPU_SHARE[model]``.
+    - ``max_retries``: how often a trial whose worker died is restarted (it resumes from its
+      checkpoint). Exceptions raised by training are not retried.
+    - ``runtime_env``: extra Ray runtime environment (e.g. ``{"pip": [...]}``); its
+      ``env_vars`` are merged with the forwarded ``MTLIB_*`` variables.
     """
 
     noun: ClassVar[str] = "executor setting"

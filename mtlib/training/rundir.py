@@ -2,16 +2,16 @@
 
 ``<run_id>/`` holds:
 
-- ``config.json``      the :class:`~mtlib.config.RunConfig`
-- ``status.json``      ``{"status": "running"|"failed"|"finished"|"diverged", "error", "epoch",
-                       ...}``
-- ``history.csv``      :data:`HISTORY_COLUMNS`, one row per epoch
-- ``last.pt``          checkpoint after every epoch: model, optimiser, scheduler, RNG states,
-                       history, best-so-far weights (what a resume needs)
-- ``best.pt``          weights of the best validation epoch, with what scoring new audio needs
-                       (tags, clip_samples, input_norm)
-- ``predictions.npz``  test set: clip_id [n], y_true [n, T], y_score [n, T], tags [T]
-- ``metrics.json``     test_roc_auc, test_pr_auc, val_roc_auc, best_epoch, per_tag, ...
+- ``config.json``: the :class:`~mtlib.config.RunConfig`
+- ``status.json``: ``{"status": "running"|"failed"|"finished"|"diverged", "error", "epoch",
+  ...}``
+- ``history.csv``: :data:`HISTORY_COLUMNS`, one row per epoch
+- ``last.pt``: checkpoint after every epoch: model, optimiser, scheduler, RNG states,
+  history, best-so-far weights (what a resume needs)
+- ``best.pt``: weights of the best validation epoch, with what scoring new audio needs
+  (tags, clip_samples, input_norm)
+- ``predictions.npz``: test set: clip_id [n], y_true [n, T], y_score [n, T], tags [T]
+- ``metrics.json``: test_roc_auc, test_pr_auc, val_roc_auc, best_epoch, per_tag, ...
 
 Every file is written atomically (temp file + rename). :class:`RunFolder` writes
 ``metrics.json`` and then ``status.json`` = finished last, so a crash never leaves a run that

@@ -15,6 +15,8 @@ nothing):
 
 Every arm reports its test ROC-AUC, its guitar ROC-AUC (the tag the report singles out), its
 parameter count and its cost per training clip (:mod:`mtlib.training.cost`).
+:func:`listening` picks, for each spectral front end, the test clips on which it and raw audio
+disagree most about guitar.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from mtlib.models.frontends import (
 )
 from mtlib.paper.arms import Arm
 from mtlib.paper.numbers import shown
+from mtlib.report import listening as listen
 from mtlib.report import plots
 from mtlib.report.artifacts import read_artifact, write_artifact
 from mtlib.report.outputs import Outputs
@@ -60,6 +63,9 @@ N_FFT = 512  # STFT window of both spectral front ends, samples (42.7 ms at 12 k
 EMBEDDING_DIM = 16  # dimensions of the tag space
 SHALLOW, DEEP = "shallow CNN", "SampleCNN"
 TRAINED = 0.75  # validation ROC-AUC an arm should reach on the quick profile
+# The clips on which a spectral front end and raw audio disagree most about HIGHLIGHT, by arm.
+LISTEN = {"logmel": "09_listen_logmel", "harmonic": "09_listen_harmonic"}
+N_DISAGREE = 2  # clips each way
 
 
 @dataclass(frozen=True)
@@ -386,7 +392,27 @@ def arm_ids(fw: FutureWork) -> dict[str, list[str]]:
     return {a.key: [r.run_id for r in fw.results[a.key]] for a in fw.arms}
 
 
-def save(profile: Profile, fw: FutureWork) -> Outputs:
+def listening(profile: Profile, fw: FutureWork) -> dict[str, listen.Listening]:
+    """By :data:`LISTEN` key: the :data:`N_DISAGREE` test clips that the front end ranks
+    highest for :data:`HIGHLIGHT` relative to raw audio, then those raw audio ranks highest
+    relative to it (first trial of each arm; :func:`mtlib.report.listening.disagreements`)."""
+    raw = fw.results[RAW.key][0]
+    base = listen.Scores.of(raw, "raw audio")
+    groups = {}
+    for name, key in LISTEN.items():
+        arm = fw.arm(Arm("future", "shallow", name))
+        other = listen.Scores.of(fw.results[arm.key][0], arm.label)
+        groups[key] = listen.Listening(
+            f"where the {arm.label} and raw audio disagree most about {HIGHLIGHT}",
+            tuple(listen.disagreements(other, base, HIGHLIGHT, N_DISAGREE)),
+            raw.config.dataset, raw.config.sample_rate, listen.attribution(profile.data_source))
+    return groups
+
+
+def save(profile: Profile, fw: FutureWork,
+         clips: dict[str, listen.Listening] | None = None) -> Outputs:
+    """Every arm's table and figures, then ``clips`` to listen to (:func:`listening`, by
+    :data:`LISTEN` key; None shows none)."""
     out = Outputs()
     out.table(SLUG, fw.table, arm_table(fw))
     out.table(PER_TAG_SLUG, fw.per_tag)
@@ -398,6 +424,8 @@ def save(profile: Profile, fw: FutureWork) -> Outputs:
         pairs = [(a.base_key, a.key, _short(fw, a.base), _short(fw, a.key)) for a in fw.arms
                  if a.experiment == experiment and a.base]
         out.figure(slug, plots.per_tag_pairs(fw.per_tag, pairs, highlight=HIGHLIGHT))
+    for key, group in (clips or {}).items():
+        out.listening(key, group)
     write_artifact(SLUG, profile.name, {"findings": findings(fw), "arms": arm_ids(fw)})
     return out
 

@@ -1,15 +1,21 @@
 """Notebook 05, Figure 4: per-tag test ROC-AUC of the best Table I configuration against the
-tags' training counts, and the best and worst test clips. Nothing here trains."""
+tags' training counts, and the best and worst test clips. Nothing here trains.
+
+:func:`listening` picks the clips the chapter names for a reader to hear: the best and worst
+test clips, the clips of Section VII that the test set holds, and for each of the hardest tags
+the tagged clip the model scores highest, the one it misses worst and the untagged clip it
+scores highest."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from mtlib.paper.numbers import shown
+from mtlib.report import listening as listen
 from mtlib.report import plots
 from mtlib.report.artifacts import write_artifact
 from mtlib.report.outputs import Outputs
@@ -25,6 +31,9 @@ HIGHLIGHT = "guitar"  # the report's example: the most frequent tag, yet hard
 N_HARDEST = 5
 N_EXTREME_CLIPS = 5
 TAGS_PER_CLIP = 3
+MODEL = "shallow CNN"  # the model whose clips the chapter names, as a reader sees it
+LISTEN = {"extremes": "05_listen_extremes", "section7": "05_listen_section7",
+          "hardest": "05_listen_hardest"}  # each group of clips, by what it shows
 
 
 @dataclass
@@ -45,6 +54,7 @@ class PerTag:
     # set has them) and the six tags it discusses (their ROC-AUC when the vocabulary has them)
     named_clips: pd.DataFrame
     section7_tags: pd.DataFrame
+    first_run: RunResult = field(repr=False)  # the trial whose clips are ranked and named
 
     @property
     def named_clips_found(self) -> int:
@@ -98,6 +108,10 @@ def _with_paths(clips: pd.DataFrame, profile: Profile) -> pd.DataFrame:
 
 
 def run(profile: Profile) -> PerTag:
+    """Figure 4 from the best Table I pair's runs (notebook 03): the per-tag table (mean over
+    trials), the test clips of the first trial ranked by ROC-AUC over their tags with the best
+    and worst :data:`N_EXTREME_CLIPS`, the :data:`N_HARDEST` hardest tags, and the clips and
+    tags of Section VII."""
     from scipy.stats import spearmanr
 
     _, results = length_stride_table.best_pair_runs(profile)
@@ -114,7 +128,7 @@ def run(profile: Profile) -> PerTag:
            if len(scored) > 2 else float("nan"))
     return PerTag(per_tag, clips, extremes, top, rank, len(scored),
                   scored.nsmallest(N_HARDEST, "roc_auc"), rho, _named_clips(clips),
-                  _section7_tags(per_tag))
+                  _section7_tags(per_tag), results[0])
 
 
 def _named_clips(clips: pd.DataFrame) -> pd.DataFrame:
@@ -149,12 +163,52 @@ def findings(p: PerTag) -> dict[str, dict]:
     return out
 
 
-def save(profile: Profile, p: PerTag) -> Outputs:
+def listening(profile: Profile, p: PerTag) -> dict[str, listen.Listening]:
+    """The clips the chapter names, by :data:`LISTEN` key: the best and worst test clips,
+    the Section VII clips in the test set (no group when it holds none), and three clips for
+    each of the hardest tags (:func:`mtlib.report.listening.tag_clips`)."""
+    scores = listen.Scores.of(p.first_run, MODEL)
+    config = p.first_run.config
+
+    def group(title: str, clips: list[listen.Clip]) -> listen.Listening:
+        return listen.Listening(title, tuple(clips), config.dataset, config.sample_rate,
+                                listen.attribution(profile.data_source))
+
+    ranks = p.extremes.groupby("rank").cumcount() + 1
+    extremes = [listen.clip(r.clip_id, f"{r.rank} clip {k}: ROC-AUC over its tags "
+                                       f"{r.clip_auc:.3f}", [scores])
+                for r, k in zip(p.extremes.itertuples(), ranks, strict=True)]
+    named = [listen.clip(r.clip_id, f"Section VII: {r.clip} (report: clip ROC-AUC "
+                                    f"{r.report_clip_auc:.2f}; here {r.clip_auc:.2f})", [scores])
+             for r in p.named_clips.itertuples() if r.in_test_set]
+    hardest = [c for r in p.hardest.itertuples()
+               for c in listen.tag_clips(scores, r.tag, f" (ROC-AUC {r.roc_auc:.2f})")]
+    groups = {LISTEN["extremes"]: group("the best and worst test clips", extremes),
+              LISTEN["section7"]: group("the clips Section VII names", named),
+              LISTEN["hardest"]: group(
+                  "the hardest tags: for each, the tagged clip the model scores highest, the "
+                  "one it misses worst, and the untagged clip it scores highest", hardest)}
+    return {key: g for key, g in groups.items() if g.clips}
+
+
+def save(profile: Profile, p: PerTag,
+         clips: dict[str, listen.Listening] | None = None) -> Outputs:
+    """Figure 4, its table, the clip tables, each followed by its clips to listen to
+    (``clips``: :func:`listening`, by :data:`LISTEN` key; None shows none)."""
+    clips = clips or {}
     out = Outputs()
+
+    def heard(what: str) -> None:
+        if LISTEN[what] in clips:
+            out.listening(LISTEN[what], clips[LISTEN[what]])
+
     out.figure(SLUG, plots.per_tag_figure(p.per_tag, highlight=HIGHLIGHT))
     out.table(SLUG, p.per_tag)
     out.table(CLIPS_SLUG, p.extremes)
+    heard("extremes")
     out.table(SECTION7_SLUG, p.named_clips)
+    heard("section7")
+    heard("hardest")
     write_artifact(SLUG, profile.name, {"findings": findings(p)})
     return out
 

@@ -5,6 +5,7 @@ The chain: recreation (batch norm, plateau scheduler) -> the normalisations of t
 (the best on validation is kept; the report compares group, batch and none) -> no scheduler ->
 a momentum grid (the best on validation is kept) -> more epochs. Each step changes one thing
 of the step before. Lee et al.'s own recipe can be trained beside the chain as a reference.
+:func:`listening` picks the test clips on which the two models disagree most about guitar.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from mtlib.config import RunConfig
 from mtlib.paper.arms import Arm
 from mtlib.paper.numbers import BY_KEY, shown
 from mtlib.paper.recipes import LEE_RECIPE, SAMPLECNN_START
+from mtlib.report import listening as listen
 from mtlib.report import plots
 from mtlib.report.artifacts import write_artifact
 from mtlib.report.outputs import Outputs
@@ -41,6 +43,8 @@ from mtlib.training.variants import Variant
 
 SLUG = "07_samplecnn"
 PER_TAG_SLUG = "07_samplecnn_per_tag"
+LISTEN = "07_listen_guitar"  # the clips on which the two models disagree most about HIGHLIGHT
+N_DISAGREE = 3  # clips each way
 
 LEE_STEP = "Lee et al.'s recipe"
 STEPS = ("recreation", "normalisation", "no scheduler", "momentum", "epochs")
@@ -239,7 +243,25 @@ def findings(study: SampleCNNStudy, comparison: PerTagComparison) -> dict[str, d
     return out
 
 
-def save(profile: Profile, study: SampleCNNStudy, comparison: PerTagComparison) -> Outputs:
+def listening(profile: Profile, study: SampleCNNStudy,
+              shallow: Sequence[RunResult]) -> listen.Listening:
+    """The :data:`N_DISAGREE` test clips that the final SampleCNN ranks highest for
+    :data:`HIGHLIGHT` relative to the shallow CNN (first trial of each), then those the
+    shallow CNN ranks highest relative to SampleCNN
+    (:func:`mtlib.report.listening.disagreements`). The audio: the shallow CNN's cache."""
+    deep = listen.Scores.of(study.final_results[0], "SampleCNN")
+    base = listen.Scores.of(shallow[0], "shallow CNN")
+    config = shallow[0].config
+    return listen.Listening(
+        f"where SampleCNN and the shallow CNN disagree most about {HIGHLIGHT}",
+        tuple(listen.disagreements(deep, base, HIGHLIGHT, N_DISAGREE)), config.dataset,
+        config.sample_rate, listen.attribution(profile.data_source))
+
+
+def save(profile: Profile, study: SampleCNNStudy, comparison: PerTagComparison,
+         clips: listen.Listening | None = None) -> Outputs:
+    """The steps and the per-tag comparison, then ``clips`` to listen to (:func:`listening`;
+    None shows none)."""
     out = Outputs()
     out.table(SLUG, study.steps, table_view(study))
     out.figure(SLUG, plots.variant_bars(study.steps, "val_roc_auc", "validation ROC-AUC",
@@ -247,6 +269,8 @@ def save(profile: Profile, study: SampleCNNStudy, comparison: PerTagComparison) 
     out.table(PER_TAG_SLUG, comparison.table)
     out.figure(PER_TAG_SLUG, plots.per_tag_comparison(comparison.table.dropna(),
                                                       highlight=HIGHLIGHT))
+    if clips is not None:
+        out.listening(LISTEN, clips)
     write_artifact(SLUG, profile.name, {
         "best_momentum": study.best_momentum,
         "final_run_ids": [r.run_id for r in study.final_results],

@@ -15,8 +15,8 @@ from mtlib.paper import ledger
 from mtlib.paper.numbers import PUBLISHED, Published, format_value
 from mtlib.report import verdicts as claims
 from mtlib.report.artifacts import artifact_path, read_artifact
-from mtlib.report.outputs import Outputs
-from mtlib.report.products import KEY_FIGURES, WITH_FINDINGS, caption
+from mtlib.report.outputs import Outputs, show_caption
+from mtlib.report.products import KEY_FIGURES, WITH_FINDINGS
 from mtlib.report.profiles import Profile
 from mtlib.report.tables import effect_interval, mean_std
 
@@ -85,6 +85,8 @@ def _published_rows(findings: dict[str, dict]) -> pd.DataFrame:
 
 
 def run(profile: Profile) -> Summary:
+    """Every published number beside ours (from the notebooks' artifacts), the claims judged,
+    the deviations of ``profile`` and the settings the report leaves open."""
     findings = collect_findings(profile.name)
     return Summary(profile.name, _published_rows(findings), profile.data_source == "standin",
                    claims.claims_table(profile.name), ledger.deviations(profile),
@@ -184,10 +186,11 @@ def key_figures() -> list[tuple[str, Any]]:
 
 def show_key_figures() -> None:
     """Display the figures of :func:`key_figures`, each under its caption."""
-    from IPython.display import Image, Markdown, display
+    from IPython.display import Image, display
 
     for slug, png in key_figures():
-        display(Markdown(f"**{caption(slug)}**"), Image(filename=str(png), width=640))
+        show_caption(slug)
+        display(Image(filename=str(png), width=640))
 
 
 def headline(s: Summary) -> str:

@@ -23,6 +23,8 @@ import hashlib
 import json
 import types
 import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args, get_origin
 
 from pydantic import (
@@ -42,6 +44,9 @@ InputNorm = Literal["none", "standardise", "minmax"]
 InputNormScope = Literal["clip", "dataset"]
 LayerNorm = Literal["none", "batch", "layer", "group"]
 Frontend = Literal["raw", "logmel", "harmonic"]
+HarmonicF0 = Literal["fixed", "learnt"]
+SpectralDC = Literal["remove", "keep"]
+HarmonicBackend = Literal["flat", "conv2d"]
 Split = Literal["standard", "dieleman"]
 Loss = Literal["unit", "clip"]
 TrainSegments = Literal["crop", "all"]
@@ -53,6 +58,9 @@ INPUT_NORMS: tuple[str, ...] = get_args(InputNorm)
 INPUT_NORM_SCOPES: tuple[str, ...] = get_args(InputNormScope)
 LAYER_NORMS: tuple[str, ...] = get_args(LayerNorm)
 FRONTENDS: tuple[str, ...] = get_args(Frontend)
+HARMONIC_F0S: tuple[str, ...] = get_args(HarmonicF0)
+SPECTRAL_DCS: tuple[str, ...] = get_args(SpectralDC)
+HARMONIC_BACKENDS: tuple[str, ...] = get_args(HarmonicBackend)
 SPLITS: tuple[str, ...] = get_args(Split)
 LOSSES: tuple[str, ...] = get_args(Loss)
 EXECUTORS: tuple[str, ...] = get_args(ExecutorName)
@@ -163,12 +171,23 @@ class RunConfig(FrozenModel):
     train_eval_clips: int = Field(200, ge=0)  # fixed train subset scored for train ROC-AUC
     # --- model ------------------------------------------------------------------------
     model: ModelName = "dieleman"
-    filters: int = Field(32, ge=1)  # F, filters of the strided first conv (Dieleman)
+    # F, filters of the strided first conv (Dieleman; harmonic "conv2d": its 2-D convs' channels)
+    filters: int = Field(32, ge=1)
     length: int = Field(256, ge=1)  # L, first-conv filter length in samples (Dieleman)
     stride: int = Field(256, ge=1)  # S, first-conv stride in samples (Dieleman)
     frontend: Frontend = "raw"  # Dieleman only; see mtlib.models.frontends
     n_mels: int = Field(128, ge=1)  # mel bands of the logmel frontend (capped so none is empty)
     n_fft: int | None = Field(None, ge=2)  # STFT window of logmel / harmonic (None = length)
+    # Late fields (LATE_FIELDS: their legacy values keep older run ids). logmel / harmonic:
+    # "remove" each subclip's mean before the STFT, or "keep" min-max's offset of ~0.5.
+    spectral_dc: SpectralDC = "remove"
+    # harmonic: fundamentals "fixed" on the quarter-tone grid with only Q learnt (Won et al.'s
+    # released models), or "learnt" (one per fundamental, shared by its harmonics).
+    harmonic_f0: HarmonicF0 = "fixed"
+    # harmonic: "flat" = [harmonics x fundamentals] as channels of the first 1-D conv;
+    # "conv2d" = 2-D convs over harmonic (channels) x pitch x time first (Won et al.'s shape),
+    # ``filters`` wide.
+    harmonic_backend: HarmonicBackend = "flat"
     norm: LayerNorm | None = None  # None = model default
     groups: int = Field(8, ge=1)  # group count for norm="group" (per layer: gcd(groups, channels))
     dropout: Real | None = Field(None, ge=0, lt=1)  # None = model default (see MODEL_DEFAULTS)
@@ -231,18 +250,62 @@ class RunConfig(FrozenModel):
 
     # --- identity ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Every field, in declaration order, values as given (tags as a list)."""
+        """Every field, in declaration order, values as given (tags as a list): what
+        ``config.json`` stores."""
         return {**dict(self), "tags": list(self.tags)}
+
+    def identity(self) -> dict[str, Any]:
+        """:meth:`to_dict` without the late fields (:data:`LATE_FIELDS`) that leave this run as
+        it was before they existed: at their legacy value, or where they change nothing."""
+        return {k: v for k, v in self.to_dict().items()
+                if k not in LATE_FIELDS or LATE_FIELDS[k].changes(self)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
-        return cls(**d)
+        """The config of ``d``; a late field ``d`` lacks takes its legacy value (a
+        ``config.json`` written before the field existed describes a legacy run)."""
+        return cls(**{**{k: f.legacy for k, f in LATE_FIELDS.items()}, **d})
 
     @property
     def run_id(self) -> str:
-        """12 hex digits of the SHA-256 of the canonical JSON; names the run folder."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """12 hex digits of the SHA-256 of :meth:`identity`'s canonical JSON; names the run
+        folder."""
+        blob = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class LateField:
+    """A :class:`RunConfig` field added after run folders existed. ``legacy``: its value for
+    the behaviour runs had before it; ``applies``: the configs it can change at all (a
+    harmonic option means nothing to a raw-audio run)."""
+
+    name: str
+    legacy: Any
+    applies: Callable[[RunConfig], bool]
+
+    def changes(self, config: RunConfig) -> bool:
+        """Whether ``config``'s value of this field makes its run differ from a legacy run."""
+        return self.applies(config) and getattr(config, self.name) != self.legacy
+
+
+def _spectral(config: RunConfig) -> bool:
+    return config.frontend in ("logmel", "harmonic")
+
+
+def _harmonic(config: RunConfig) -> bool:
+    return config.frontend == "harmonic"
+
+
+# A new field would otherwise rename every run folder (its value enters the hash). A late
+# field enters the run id only where it changes the run, so a config at every legacy value
+# keeps the id it had before; its default may differ from the legacy value (new behaviour,
+# new id).
+LATE_FIELDS: dict[str, LateField] = {f.name: f for f in (
+    LateField("spectral_dc", "keep", _spectral),
+    LateField("harmonic_f0", "learnt", _harmonic),
+    LateField("harmonic_backend", "flat", _harmonic),
+)}
 
 
 # --- messages -------------------------------------------------------------------------

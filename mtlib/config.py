@@ -46,7 +46,6 @@ LayerNorm = Literal["none", "batch", "layer", "group"]
 Frontend = Literal["raw", "logmel", "harmonic"]
 HarmonicF0 = Literal["fixed", "learnt"]
 SpectralDC = Literal["remove", "keep"]
-HarmonicBackend = Literal["flat", "conv2d"]
 Split = Literal["standard", "dieleman"]
 Loss = Literal["unit", "clip"]
 TrainSegments = Literal["crop", "all"]
@@ -60,7 +59,6 @@ LAYER_NORMS: tuple[str, ...] = get_args(LayerNorm)
 FRONTENDS: tuple[str, ...] = get_args(Frontend)
 HARMONIC_F0S: tuple[str, ...] = get_args(HarmonicF0)
 SPECTRAL_DCS: tuple[str, ...] = get_args(SpectralDC)
-HARMONIC_BACKENDS: tuple[str, ...] = get_args(HarmonicBackend)
 SPLITS: tuple[str, ...] = get_args(Split)
 LOSSES: tuple[str, ...] = get_args(Loss)
 EXECUTORS: tuple[str, ...] = get_args(ExecutorName)
@@ -171,8 +169,7 @@ class RunConfig(FrozenModel):
     train_eval_clips: int = Field(200, ge=0)  # fixed train subset scored for train ROC-AUC
     # --- model ------------------------------------------------------------------------
     model: ModelName = "dieleman"
-    # F, filters of the strided first conv (Dieleman; harmonic "conv2d": its 2-D convs' channels)
-    filters: int = Field(32, ge=1)
+    filters: int = Field(32, ge=1)  # F, filters of the strided first conv (Dieleman)
     length: int = Field(256, ge=1)  # L, first-conv filter length in samples (Dieleman)
     stride: int = Field(256, ge=1)  # S, first-conv stride in samples (Dieleman)
     frontend: Frontend = "raw"  # Dieleman only; see mtlib.models.frontends
@@ -184,10 +181,6 @@ class RunConfig(FrozenModel):
     # harmonic: fundamentals "fixed" on the quarter-tone grid with only Q learnt (Won et al.'s
     # released models), or "learnt" (one per fundamental, shared by its harmonics).
     harmonic_f0: HarmonicF0 = "fixed"
-    # harmonic: "flat" = [harmonics x fundamentals] as channels of the first 1-D conv;
-    # "conv2d" = 2-D convs over harmonic (channels) x pitch x time first (Won et al.'s shape),
-    # ``filters`` wide.
-    harmonic_backend: HarmonicBackend = "flat"
     norm: LayerNorm | None = None  # None = model default
     groups: int = Field(8, ge=1)  # group count for norm="group" (per layer: gcd(groups, channels))
     dropout: Real | None = Field(None, ge=0, lt=1)  # None = model default (see MODEL_DEFAULTS)
@@ -304,7 +297,6 @@ def _harmonic(config: RunConfig) -> bool:
 LATE_FIELDS: dict[str, LateField] = {f.name: f for f in (
     LateField("spectral_dc", "keep", _spectral),
     LateField("harmonic_f0", "learnt", _harmonic),
-    LateField("harmonic_backend", "flat", _harmonic),
 )}
 
 

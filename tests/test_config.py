@@ -32,10 +32,9 @@ PINNED_RUN_IDS = [
     (dict(lr=1, momentum=0), "f5d3033944ad"),
     (dict(lr=1.0), "559df8f791f5"),
     # the harmonic front end at every late field's legacy value (computed before they existed)
-    (dict(frontend="harmonic", spectral_dc="keep", harmonic_f0="learnt", harmonic_backend="flat"),
-     "e940ff156fc9"),
+    (dict(frontend="harmonic", spectral_dc="keep", harmonic_f0="learnt"), "e940ff156fc9"),
     # late fields mean nothing to a raw-audio run: its id ignores them
-    (dict(spectral_dc="keep", harmonic_f0="learnt", harmonic_backend="conv2d"), "0f07e11dfea5"),
+    (dict(spectral_dc="keep", harmonic_f0="learnt"), "0f07e11dfea5"),
 ]
 
 DEFAULT_JSON = (
@@ -68,8 +67,7 @@ def test_to_dict_keeps_keys_order_and_value_types():
     assert d["tags"] == ["a"] and type(RunConfig(lr=0.5).to_dict()["lr"]) is float
 
 
-@pytest.mark.parametrize("field, value", [("spectral_dc", "remove"), ("harmonic_f0", "fixed"),
-                                          ("harmonic_backend", "conv2d")])
+@pytest.mark.parametrize("field, value", [("spectral_dc", "remove"), ("harmonic_f0", "fixed")])
 def test_a_late_field_off_its_legacy_value_gives_a_new_id(field, value):
     legacy = RunConfig(frontend="harmonic", **{f.name: f.legacy
                                                for f in config.LATE_FIELDS.values()})
@@ -84,7 +82,7 @@ def test_a_config_json_without_late_fields_loads_as_the_legacy_run():
     for name in config.LATE_FIELDS:
         del stored[name]
     old = RunConfig.from_dict(stored)
-    assert (old.spectral_dc, old.harmonic_f0, old.harmonic_backend) == ("keep", "learnt", "flat")
+    assert (old.spectral_dc, old.harmonic_f0) == ("keep", "learnt")
     assert old.run_id == "e940ff156fc9"
     # today's default harmonic front end (DC removed, fundamentals fixed) is another run
     assert RunConfig(frontend="harmonic").run_id != old.run_id

@@ -92,7 +92,8 @@ PRODUCTS: dict[str, Products] = {
     "09_future_work": Products(
         figures={"09_future_work": "Section IX: test ROC-AUC of every future-work arm",
                  "09_future_work_frontends": "Section IX: per-tag test ROC-AUC of the log-mel "
-                                             "and harmonic front ends against raw audio",
+                                             "front end against raw audio, and of the "
+                                             "harmonic one against raw audio of its size",
                  "09_future_work_embedding": "Section IX: per-tag test ROC-AUC with the label "
                                              "embedding against without"},
         tables={"09_future_work": "Section IX: every arm's scores, parameters and cost",

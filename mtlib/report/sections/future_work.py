@@ -38,6 +38,7 @@ from mtlib.models.frontends import (
     F0_MIN,
     HARMONICS,
     LOG_COMPRESSION,
+    HarmonicFrontend,
     quarter_tone_fundamentals,
     won_filterbank_gap,
 )
@@ -329,20 +330,26 @@ def learnt_filters(fw: FutureWork) -> str:
     runs = [r for r in fw.results[HARMONIC.key] if r.run_dir is not None]
     if not runs:
         return "The harmonic runs kept no weights to inspect."
-    moved, quality = [], []
+    moved, quality, dead = [], [], []
     for r in runs:
         weights = load_torch(r.run_dir / BEST_CHECKPOINT)["model"]
         start = quarter_tone_fundamentals(r.config.sample_rate).numpy()
         f0 = weights["frontend.f0"].double().numpy()
         moved.append(np.abs(1200 * np.log2(np.maximum(f0, 1e-6) / start)))
         quality.append(float(weights["frontend.quality"]))
+        front = HarmonicFrontend(r.config.sample_rate, r.config.n_fft or r.config.length,
+                                 r.config.stride)
+        front.load_state_dict({k.removeprefix("frontend."): v for k, v in weights.items()
+                               if k.startswith("frontend.")})
+        dead.append(front.dead_filters())
     q = float(np.mean(quality))
     text = (f"Training took Q from 1 to {q:.3f} (bandwidths "
-            f"{'narrower' if q > 1 else 'wider'} than the ERB)")
+            f"{'narrower' if q > 1 else 'wider'} than the ERB); {np.mean(dead):.0f} of the "
+            f"{front.channels} filters then cover no FFT bin (channels of zeros).")
     if runs[0].config.harmonic_f0 == "fixed":
-        return text + "; the fundamentals stay on the quarter-tone grid (Won et al.'s setting)."
+        return text + " The fundamentals stay on the quarter-tone grid (Won et al.'s setting)."
     cents = np.concatenate(moved)
-    return (text + f" and moved the learnt fundamentals by a median of {np.median(cents):.1f} "
+    return (text + f" It moved the learnt fundamentals by a median of {np.median(cents):.1f} "
             f"cents (at most {cents.max():.0f}; a quarter tone is 50).")
 
 

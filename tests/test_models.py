@@ -169,6 +169,13 @@ def test_harmonic_filter_bank_matches_won_et_al_formula(sample_rate):
     assert 1e-5 < gap < 2e-4
 
 
+def test_the_filter_bank_gap_to_won_et_al_is_c1s_rounding(monkeypatch):
+    from mtlib.models import frontends
+
+    monkeypatch.setattr(frontends, "F0_MIN", 440 * 2 ** ((24 - 69) / 12))
+    assert won_filterbank_gap(12000, 512)[0] < 1e-5  # float32 rounding only
+
+
 @pytest.mark.parametrize("frontend", ["logmel", "harmonic"])
 def test_spectral_front_ends_do_not_see_the_min_max_offset(frontend):
     torch.manual_seed(0)

@@ -11,6 +11,11 @@ dropout 0.5 as in Lee et al. 2017). Keeping ``None`` in the config (rather than 
 in) means ``cfg.replace(model="samplecnn")`` picks up SampleCNN's defaults; read the
 resolved values through :attr:`RunConfig.model_norm` and :attr:`RunConfig.model_dropout`.
 
+The run id hashes every field except the *late* ones (:data:`LATE_FIELDS`, fields added after
+run folders existed) where they leave a run as it was before them: at their legacy value, or
+on a config they do not apply to. Every finished run keeps its folder, and a ``config.json``
+written without a late field loads at its legacy value (:meth:`RunConfig.from_dict`).
+
 :class:`FrozenModel`, the base of :class:`RunConfig`,
 :class:`mtlib.report.profiles.Profile` and :class:`mtlib.training.executors.ExecutorSettings`,
 validates strictly (no ``"5"`` for 5, no ``True`` for 1) and turns pydantic's
@@ -57,8 +62,6 @@ INPUT_NORMS: tuple[str, ...] = get_args(InputNorm)
 INPUT_NORM_SCOPES: tuple[str, ...] = get_args(InputNormScope)
 LAYER_NORMS: tuple[str, ...] = get_args(LayerNorm)
 FRONTENDS: tuple[str, ...] = get_args(Frontend)
-HARMONIC_F0S: tuple[str, ...] = get_args(HarmonicF0)
-SPECTRAL_DCS: tuple[str, ...] = get_args(SpectralDC)
 SPLITS: tuple[str, ...] = get_args(Split)
 LOSSES: tuple[str, ...] = get_args(Loss)
 EXECUTORS: tuple[str, ...] = get_args(ExecutorName)

@@ -11,6 +11,11 @@ dropout 0.5 as in Lee et al. 2017). Keeping ``None`` in the config (rather than 
 in) means ``cfg.replace(model="samplecnn")`` picks up SampleCNN's defaults; read the
 resolved values through :attr:`RunConfig.model_norm` and :attr:`RunConfig.model_dropout`.
 
+The run id hashes every field except the *late* ones (:data:`LATE_FIELDS`, fields added after
+run folders existed) where they leave a run as it was before them: at their legacy value, or
+on a config they do not apply to. Every finished run keeps its folder, and a ``config.json``
+written without a late field loads at its legacy value (:meth:`RunConfig.from_dict`).
+
 :class:`FrozenModel`, the base of :class:`RunConfig`,
 :class:`mtlib.report.profiles.Profile` and :class:`mtlib.training.executors.ExecutorSettings`,
 validates strictly (no ``"5"`` for 5, no ``True`` for 1) and turns pydantic's
@@ -23,6 +28,8 @@ import hashlib
 import json
 import types
 import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args, get_origin
 
 from pydantic import (
@@ -42,6 +49,8 @@ InputNorm = Literal["none", "standardise", "minmax"]
 InputNormScope = Literal["clip", "dataset"]
 LayerNorm = Literal["none", "batch", "layer", "group"]
 Frontend = Literal["raw", "logmel", "harmonic"]
+HarmonicF0 = Literal["fixed", "learnt"]
+SpectralDC = Literal["remove", "keep"]
 Split = Literal["standard", "dieleman"]
 Loss = Literal["unit", "clip"]
 TrainSegments = Literal["crop", "all"]
@@ -169,6 +178,12 @@ class RunConfig(FrozenModel):
     frontend: Frontend = "raw"  # Dieleman only; see mtlib.models.frontends
     n_mels: int = Field(128, ge=1)  # mel bands of the logmel frontend (capped so none is empty)
     n_fft: int | None = Field(None, ge=2)  # STFT window of logmel / harmonic (None = length)
+    # Late fields (LATE_FIELDS: their legacy values keep older run ids). logmel / harmonic:
+    # "remove" each subclip's mean before the STFT, or "keep" min-max's offset of ~0.5.
+    spectral_dc: SpectralDC = "remove"
+    # harmonic: fundamentals "fixed" on the quarter-tone grid with only Q learnt (Won et al.'s
+    # released models), or "learnt" (one per fundamental, shared by its harmonics).
+    harmonic_f0: HarmonicF0 = "fixed"
     norm: LayerNorm | None = None  # None = model default
     groups: int = Field(8, ge=1)  # group count for norm="group" (per layer: gcd(groups, channels))
     dropout: Real | None = Field(None, ge=0, lt=1)  # None = model default (see MODEL_DEFAULTS)
@@ -231,32 +246,69 @@ class RunConfig(FrozenModel):
 
     # --- identity ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Every field, in declaration order, values as given (tags as a list)."""
+        """Every field, in declaration order, values as given (tags as a list): what
+        ``config.json`` stores."""
         return {**dict(self), "tags": list(self.tags)}
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
-        return cls(**d)
-
     def identity(self) -> dict[str, Any]:
-        """:meth:`to_dict` with settings that cannot act in this run set to their "off"
-        value, so two configs that train the same weights share one run.
-
-        A plateau scheduler cuts the lr only after ``plateau_epochs`` epochs without
+        """What decides the run, and so its id: :meth:`to_dict` without the late fields
+        (:data:`LATE_FIELDS`) that leave this run as it was before they existed (at their
+        legacy value, or where they change nothing), and with settings that cannot act in
+        this run at their "off" value, so two configs that train the same weights share one
+        run. A plateau scheduler cuts the lr only after ``plateau_epochs`` epochs without
         improvement, so it never acts in a run of ``plateau_epochs`` epochs or fewer (the
-        quick profile's one-epoch SampleCNN steps compare "scheduler" with "no scheduler").
-        """
-        d = self.to_dict()
+        quick profile's one-epoch SampleCNN steps compare "scheduler" with "no scheduler")."""
+        d = {k: v for k, v in self.to_dict().items()
+             if k not in LATE_FIELDS or LATE_FIELDS[k].changes(self)}
         if d["plateau"] and d["epochs"] <= d["plateau_epochs"]:
             d["plateau"] = False
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        """The config of ``d``; a late field ``d`` lacks takes its legacy value (a
+        ``config.json`` written before the field existed describes a legacy run)."""
+        return cls(**{**{k: f.legacy for k, f in LATE_FIELDS.items()}, **d})
+
     @property
     def run_id(self) -> str:
-        """12 hex digits of the SHA-256 of the canonical JSON of :meth:`identity`; names the
-        run folder."""
+        """12 hex digits of the SHA-256 of :meth:`identity`'s canonical JSON; names the run
+        folder."""
         blob = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class LateField:
+    """A :class:`RunConfig` field added after run folders existed. ``legacy``: its value for
+    the behaviour runs had before it; ``applies``: the configs it can change at all (a
+    harmonic option means nothing to a raw-audio run)."""
+
+    name: str
+    legacy: Any
+    applies: Callable[[RunConfig], bool]
+
+    def changes(self, config: RunConfig) -> bool:
+        """Whether ``config``'s value of this field makes its run differ from a legacy run."""
+        return self.applies(config) and getattr(config, self.name) != self.legacy
+
+
+def _spectral(config: RunConfig) -> bool:
+    return config.frontend in ("logmel", "harmonic")
+
+
+def _harmonic(config: RunConfig) -> bool:
+    return config.frontend == "harmonic"
+
+
+# A new field would otherwise rename every run folder (its value enters the hash). A late
+# field enters the run id only where it changes the run, so a config at every legacy value
+# keeps the id it had before; its default may differ from the legacy value (new behaviour,
+# new id).
+LATE_FIELDS: dict[str, LateField] = {f.name: f for f in (
+    LateField("spectral_dc", "keep", _spectral),
+    LateField("harmonic_f0", "learnt", _harmonic),
+)}
 
 
 # --- messages -------------------------------------------------------------------------

@@ -130,6 +130,20 @@ def test_a_diverged_arm_is_marked_never_scored():
     assert "future.shallow.b diverged in epoch 3 (last finite loss 0.6931)" in row["note"]
 
 
+def test_a_matched_capacity_claim_states_both_parameter_counts():
+    a, b = run("harmonic", 2.0, 0), run("wide", 1.0, 0)
+    a.metrics["n_params"], b.metrics["n_params"] = 204_200, 204_884
+    arms, store = arms_of(a=[a], b=[b])
+    matched = Claim("t", "IX", "a beats b", Arm("future", "shallow", "a"),
+                    Arm("future", "shallow", "b"), capacity=True)
+    note = claims.judge(matched, arms, store, resamples=50)["note"]
+    assert "parameters: future.shallow.a 204,200, future.shallow.b 204,884" in note
+    assert "parameters" not in claims.judge(claim(), arms, store, resamples=50)["note"]
+    # Section IX's harmonic claims are the matched ones
+    harmonic = [c for c in CLAIMS if c.key.startswith("future.harmonic")]
+    assert harmonic and all(c.capacity and c.b.variant == "raw_wide" for c in harmonic)
+
+
 def test_a_missing_arm_is_not_measured():
     arms, store = arms_of(a=[run("good", 2.0, 0)])
     row = claims.judge(claim(), arms, store, resamples=50)

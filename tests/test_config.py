@@ -31,6 +31,10 @@ PINNED_RUN_IDS = [
     # ints given for float fields stay ints: the JSON (and the id) reads 1, not 1.0
     (dict(lr=1, momentum=0), "f5d3033944ad"),
     (dict(lr=1.0), "559df8f791f5"),
+    # the harmonic front end at every late field's legacy value (computed before they existed)
+    (dict(frontend="harmonic", spectral_dc="keep", harmonic_f0="learnt"), "e940ff156fc9"),
+    # late fields mean nothing to a raw-audio run: its id ignores them
+    (dict(spectral_dc="keep", harmonic_f0="learnt"), "0f07e11dfea5"),
 ]
 
 DEFAULT_JSON = (
@@ -53,12 +57,35 @@ def test_run_ids_are_unchanged(fields, run_id):
 
 
 def test_to_dict_keeps_keys_order_and_value_types():
-    d = RunConfig().to_dict()
+    d = RunConfig().identity()
     assert json.dumps(d, sort_keys=True, separators=(",", ":")) == DEFAULT_JSON
+    d = RunConfig().to_dict()  # config.json keeps every field, late ones too
+    assert set(d) - set(RunConfig().identity()) == set(config.LATE_FIELDS)
     assert list(d)[:3] == ["dataset", "sample_rate", "split"] and list(d)[-1] == "tags"
     d = RunConfig(lr=1, momentum=0, dropout=0, tags=["a"]).to_dict()
     assert (type(d["lr"]), type(d["momentum"]), type(d["dropout"])) == (int, int, int)
     assert d["tags"] == ["a"] and type(RunConfig(lr=0.5).to_dict()["lr"]) is float
+
+
+@pytest.mark.parametrize("field, value", [("spectral_dc", "remove"), ("harmonic_f0", "fixed")])
+def test_a_late_field_off_its_legacy_value_gives_a_new_id(field, value):
+    legacy = RunConfig(frontend="harmonic", **{f.name: f.legacy
+                                               for f in config.LATE_FIELDS.values()})
+    assert legacy.run_id == "e940ff156fc9"
+    changed = legacy.replace(**{field: value})
+    assert changed.run_id != legacy.run_id
+    assert RunConfig.from_dict(json.loads(json.dumps(changed.to_dict()))) == changed
+
+
+def test_a_config_json_without_late_fields_loads_as_the_legacy_run():
+    stored = RunConfig(frontend="harmonic").to_dict()
+    for name in config.LATE_FIELDS:
+        del stored[name]
+    old = RunConfig.from_dict(stored)
+    assert (old.spectral_dc, old.harmonic_f0) == ("keep", "learnt")
+    assert old.run_id == "e940ff156fc9"
+    # today's default harmonic front end (DC removed, fundamentals fixed) is another run
+    assert RunConfig(frontend="harmonic").run_id != old.run_id
 
 
 def test_tags_are_a_tuple_and_configs_hash_by_value():

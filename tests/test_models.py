@@ -15,9 +15,11 @@ from mtlib.models import DielemanCNN, SampleCNN, build_model, count_parameters, 
 from mtlib.models.dieleman import dense_input_frames, n_frames
 from mtlib.models.frontends import (
     HarmonicFrontend,
+    LogMelFrontend,
     quarter_tone_fundamentals,
     stft_frames,
     usable_mel_bands,
+    won_filterbank_gap,
 )
 from mtlib.models.tag_embedding import TagEmbedding, cooccurrence_vectors
 
@@ -131,20 +133,76 @@ def test_harmonic_frontend_filters_sit_on_the_harmonics_of_quarter_tones():
     x = torch.randn(2, 1, SUBCLIP_12K)
     out = front(x)
     assert out.shape == (2, 714, stft_frames(SUBCLIP_12K, 512, 256)) and bool((out >= 0).all())
-    out.sum().backward()  # the fundamentals and the bandwidth are learnt
-    assert float(front.f0.grad.abs().sum()) > 0 and front.quality.grad is not None
+    # Won et al.'s released setting: only the bandwidth is learnt
+    assert [n for n, _ in front.named_parameters()] == ["quality"]
+    learnt = HarmonicFrontend(12000, n_fft=512, hop=256, learn_f0=True)
+    learnt(x).sum().backward()  # their option: the fundamentals are learnt too
+    assert float(learnt.f0.grad.abs().sum()) > 0 and learnt.quality.grad is not None
+
+
+def _won_bank(sample_rate: int, n_fft: int, harmonics: int = 6) -> np.ndarray:
+    """Won et al.'s harmonic filter bank, [bins, harmonics, fundamentals], from the paper's
+    formula: f0 on MIDI 24, 24.5, ... below the note of sample_rate / (2 harmonics); triangle
+    centred on h f0 of width ERB(h f0) / Q, Q = 1."""
+    top_note = int(np.round(69 + 12 * np.log2(sample_rate / (2 * harmonics) / 440)))
+    f0 = 440 * 2 ** ((np.arange(24, top_note, 0.5) - 69) / 12)
+    bins = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    bank = np.zeros((len(bins), harmonics, len(f0)))
+    for h in range(1, harmonics + 1):
+        for k, f in enumerate(f0):
+            width = 0.1079 * h * f + 24.7
+            bank[:, h - 1, k] = np.maximum(0, 1 - np.abs(bins - h * f) / (width / 2))
+    return bank
+
+
+@pytest.mark.parametrize("sample_rate", [12000, 16000])
+def test_harmonic_filter_bank_matches_won_et_al_formula(sample_rate):
+    won = _won_bank(sample_rate, 512)
+    ours = HarmonicFrontend(sample_rate, n_fft=512, hop=256).filterbank().detach().double()
+    ours = ours.numpy().reshape(257, 6, -1)
+    common = won.shape[2]
+    assert ours.shape[2] - common in (0, 1)  # ours may keep one more quarter tone at the top
+    gap = float(np.abs(ours[:, :, :common] - won).max())
+    # the figure notebook 09 states is this one
+    assert won_filterbank_gap(sample_rate, 512) == (pytest.approx(gap, abs=1e-9), common)
+    # measured: 1.1e-4 at 12 kHz, all from C1 rounded to 32.703 Hz (Won: 32.70319566 Hz)
+    assert 1e-5 < gap < 2e-4
+
+
+def test_the_filter_bank_gap_to_won_et_al_is_c1s_rounding(monkeypatch):
+    from mtlib.models import frontends
+
+    monkeypatch.setattr(frontends, "F0_MIN", 440 * 2 ** ((24 - 69) / 12))
+    assert won_filterbank_gap(12000, 512)[0] < 1e-5  # float32 rounding only
+
+
+@pytest.mark.parametrize("frontend", ["logmel", "harmonic"])
+def test_spectral_front_ends_do_not_see_the_min_max_offset(frontend):
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, SUBCLIP_12K) - 0.5  # zero-mean audio, and the same audio + 0.5
+    front = {"logmel": lambda dc: LogMelFrontend(12000, 512, 256, 128, remove_dc=dc),
+             "harmonic": lambda dc: HarmonicFrontend(12000, 512, 256, remove_dc=dc)}[frontend]
+    removed, kept = front(True), front(False)
+    with torch.no_grad():
+        assert torch.allclose(removed(x + 0.5), removed(x), atol=1e-3)
+        # the earlier behaviour: the offset lifts the lowest channels by nats
+        lift = (kept(x + 0.5) - kept(x)).amax(dim=(0, 2))
+    assert float(lift.max()) > 1.0 and int(lift.argmax()) < 6
 
 
 def test_harmonic_dieleman_cnn_trains_its_filters():
     cfg = RunConfig(frontend="harmonic", n_fft=512, length=1024, stride=1024, norm="batch")
-    model = build_model(cfg, 5, CLIP_12K)
-    assert model.conv[0][1].in_channels == 714
-    before = model.frontend.f0.detach().clone()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    logits = model(torch.randn(2, 10, 1, SUBCLIP_12K))
-    nn.functional.binary_cross_entropy_with_logits(logits, torch.ones_like(logits)).backward()
-    opt.step()
-    assert logits.shape == (2, 10, 5) and not torch.equal(before, model.frontend.f0)
+    for f0, moves in [("fixed", False), ("learnt", True)]:
+        model = build_model(cfg.replace(harmonic_f0=f0), 5, CLIP_12K)
+        assert model.conv[0][1].in_channels == 714
+        before = model.frontend.f0.detach().clone()
+        q = float(model.frontend.quality.detach())
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        logits = model(torch.randn(2, 10, 1, SUBCLIP_12K))
+        nn.functional.binary_cross_entropy_with_logits(logits, torch.ones_like(logits)).backward()
+        opt.step()
+        assert logits.shape == (2, 10, 5) and float(model.frontend.quality) != q
+        assert torch.equal(before, model.frontend.f0) is not moves
 
 
 @pytest.mark.parametrize("cfg", [RunConfig(norm="batch"), RunConfig(frontend="harmonic",

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from helpers_train import one_torch_thread, write_learnable_cache
 
+from mtlib import config
 from mtlib.config import RunConfig
 from mtlib.errors import MtlibError
 from mtlib.io import current_umask
@@ -325,3 +326,21 @@ def test_a_damaged_run_is_set_aside_and_trained_again(tmp_path, fault, capsys):
     assert again.metrics["test_roc_auc"] == first.metrics["test_roc_auc"]
     assert store.load(cfg.run_id).metrics == again.metrics
     assert [r.run_id for r in store.finished()] == [cfg.run_id]  # the set-aside copy is not
+
+
+def test_a_run_written_before_the_late_fields_loads_under_its_folder_name(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    legacy = CFG.replace(epochs=1, frontend="logmel", n_fft=512, length=512, stride=512,
+                         spectral_dc="keep")
+    store.get_or_run(legacy, progress=False)
+    path = store.run_dir(legacy) / "config.json"
+    stored = json.loads(path.read_text())
+    for name in config.LATE_FIELDS:  # as an mtlib without the late fields wrote it
+        del stored[name]
+    path.write_text(json.dumps(stored))
+
+    loaded = store.load(legacy.run_id)
+    assert loaded is not None and loaded.config == legacy.replace(harmonic_f0="learnt")
+    assert loaded.config.run_id == legacy.run_id == path.parent.name
+    # today's default (DC removed) is another run
+    assert not store.is_finished(legacy.replace(spectral_dc="remove"))

@@ -14,12 +14,14 @@ import pytest
 
 import mtlib
 from mtlib import paths
+from mtlib.config import RunConfig
 from mtlib.errors import MtlibError
 from mtlib.paper.numbers import PUBLISHED
 from mtlib.report.artifacts import read_artifact, write_artifact
 from mtlib.report.plan import plan
 from mtlib.report.profiles import load_profile
 from mtlib.report.sections import (
+    future_work,
     hyperparameter_search,
     length_stride_table,
     normalisation_dropout,
@@ -366,11 +368,11 @@ def test_plan_of_the_full_profile_counts_every_run_once():
     # 3 grids (two pairs of independent steps train together, and the recipe, which needs
     # nothing of the chain, with the first pair), and notebook 09's grid (one row per model).
     assert len(table) == 14
-    # Notebook 09: log-mel, harmonic and label embedding x 5 trials on the shallow CNN (its raw
-    # arm is Table II's dropout step); SampleCNN's base gains trials 3 and 4, and the label
-    # embedding trains 5.
+    # Notebook 09: log-mel, widened raw audio, harmonic and label embedding x 5 trials on the
+    # shallow CNN (its raw arm is Table II's dropout step); SampleCNN's base gains trials 3 and
+    # 4, and the label embedding trains 5.
     future = table[table["notebook"] == "09_future_work"].set_index("model")["runs"]
-    assert future["dieleman"] == 3 * 5 and future["samplecnn"] == 2 + 5
+    assert future["dieleman"] == 4 * 5 and future["samplecnn"] == 2 + 5
     by_model = table.groupby("model")["runs"].sum()
     # Table I: 7 raw + 2 log-mel pairs + the prior arm, x 5 trials, less the 256/256 trial 0
     # the search ran.
@@ -445,3 +447,25 @@ def test_shown_tables_left_align_text_and_accept_repeated_row_labels():
     table = pd.DataFrame({"clip": ["best", "worst"], "clip_auc": [0.9, 0.4]}, index=[3, 3])
     html = styled(table).to_html()
     assert "best" in html and "worst" in html and "text-align: left" in html
+
+
+def test_future_work_compares_the_harmonic_arm_with_raw_audio_of_its_size():
+    # a base read from an older artifact: its late fields take their legacy values
+    stored = RunConfig(length=1024, stride=1024, norm="group", dropout=0.2).to_dict()
+    for name in ("spectral_dc", "harmonic_f0"):
+        del stored[name]
+    shallow = RunConfig.from_dict(stored)
+    arms = {a.key: a for a in future_work.arms(load_profile("quick"), shallow,
+                                               RunConfig(model="samplecnn"))}
+    harmonic, wide = arms["future.shallow.harmonic"], arms["future.shallow.raw_wide"]
+    assert harmonic.base_key == wide.key and wide.base_key == "future.shallow.raw"
+    # today's settings whatever the base: DC removed, Won et al.'s fixed fundamentals
+    assert (harmonic.config.spectral_dc, harmonic.config.harmonic_f0) == ("remove", "fixed")
+    assert arms["future.shallow.logmel"].config.spectral_dc == "remove"
+    assert wide.config == shallow.replace(filters=wide.config.filters)
+    counts = {k: future_work.parameters(arms[k].config) for k in arms if "shallow" in k}
+    per_filter = (future_work.parameters(shallow.replace(filters=2))
+                  - future_work.parameters(shallow.replace(filters=1)))
+    assert abs(counts[wide.key] - counts[harmonic.key]) <= per_filter / 2
+    assert counts[harmonic.key] > 3 * counts["future.shallow.raw"]
+    assert f"F = {wide.config.filters}" in wide.label

@@ -81,6 +81,8 @@ def _build_dieleman(config: RunConfig, n_tags: int, clip_samples: int) -> nn.Mod
         sample_rate=config.sample_rate,
         n_mels=config.n_mels,
         n_fft=config.n_fft,
+        remove_dc=config.spectral_dc == "remove",
+        learn_f0=config.harmonic_f0 == "learnt",
     )
 
 

@@ -6,7 +6,7 @@ Architecture for one subclip of ``n`` samples (2.9 s; 34,950 samples at 12 kHz):
     frontend  raw:      conv(F filters, length L, stride S), norm, ReLU  -> [F, frames]
               logmel:   |STFT(win n_fft, hop S)|^2 -> mel -> log(1 + 10000 x)
                                                                  -> [n_mels, frames]
-              harmonic: |STFT(win n_fft, hop S)|^2 -> learnt harmonic filters
+              harmonic: |STFT(win n_fft, hop S)|^2 -> harmonic filters (learnt Q)
                         -> log(1 + 10000 x)                      -> [6 x 119, frames]
     zero-pad (3, 4), conv(32, 8), norm, ReLU, max-pool 4 (ceil)
     zero-pad (3, 4), conv(32, 8), norm, ReLU, max-pool 4 (ceil)
@@ -79,6 +79,8 @@ class DielemanCNN(nn.Module):
             spectrogram input does: their channels feed the first length-8 conv directly.
         sample_rate: Hz (spectral front ends). n_mels: mel bands (logmel).
         n_fft: STFT window of the spectral front ends in samples (None: L); their hop is S.
+        remove_dc: the spectral front ends subtract each subclip's mean before the STFT.
+        learn_f0: the harmonic front end learns its fundamentals (else only Q).
     """
 
     def __init__(
@@ -95,6 +97,8 @@ class DielemanCNN(nn.Module):
         sample_rate: int = 12000,
         n_mels: int = 128,
         n_fft: int | None = None,
+        remove_dc: bool = True,
+        learn_f0: bool = False,
     ) -> None:
         super().__init__()
         self.input_samples = input_samples
@@ -107,9 +111,10 @@ class DielemanCNN(nn.Module):
             channels = filters
         elif frontend in ("logmel", "harmonic"):
             frames = stft_frames(input_samples, n_fft, stride)
-            self.frontend = (LogMelFrontend(sample_rate, n_fft, stride, n_mels)
+            self.frontend = (LogMelFrontend(sample_rate, n_fft, stride, n_mels, remove_dc)
                              if frontend == "logmel"
-                             else HarmonicFrontend(sample_rate, n_fft, stride))
+                             else HarmonicFrontend(sample_rate, n_fft, stride,
+                                                   learn_f0=learn_f0, remove_dc=remove_dc))
             channels = self.frontend.channels
         else:
             raise ConfigError(f"unknown frontend {frontend!r}; valid: raw, logmel, harmonic")

@@ -5,7 +5,7 @@ feeds the convolutional stack a ``[N, channels, frames]`` time-frequency represe
   power spectrogram whose bands are the channels of the first length-8 convolution.
 - :class:`HarmonicFrontend`: the data-driven harmonic filters of Won, Chun, Nieto & Serra
   (ICASSP 2020): a bank of triangular band-pass filters on the power spectrogram, one per
-  (harmonic, fundamental), whose fundamentals and bandwidth are learnt. Its
+  (harmonic, fundamental), whose bandwidth (and optionally fundamentals) are learnt. Its
   ``[harmonics, fundamentals, frames]`` harmonic tensor is flattened into channels.
 
 Both use a ``center=False`` STFT with window ``n_fft`` and hop ``hop`` samples, so a subclip
@@ -13,6 +13,17 @@ of ``n`` samples gives ``(n - n_fft) // hop + 1`` frames (:func:`stft_frames`), 
 compress with ``log(1 + C x)``, ``C = 10,000`` (Dieleman & Schrauwen's spectrogram baseline),
 so the two differ only in their filter bank. The spectra run in float32 even under bf16
 autocast (a power spectrum needs the range).
+
+DC. The shallow CNN's input is min-max scaled per clip to [0, 1] (the report's input
+normalisation, shared by every front end), which adds an offset of about 0.5 to the audio.
+By default (``remove_dc``) the spectral front ends subtract each subclip's mean before the
+STFT: min-max is ``a x + b``, so what is left is ``a`` times the audio less its own subclip
+mean (about 0 for audio), i.e. the spectrogram of the audio itself up to gain, as Dieleman's
+and Won's spectrograms see it. Removing the mean here, rather than feeding the spectral front
+ends un-normalised audio, keeps one input pipeline for every arm: the front ends then differ
+only in what they do with the same samples. ``remove_dc=False`` is the earlier behaviour, in
+which the offset leaked into the lowest bins (up to 3 nats in the lowest harmonic and mel
+channels).
 """
 
 from __future__ import annotations
@@ -67,30 +78,36 @@ def usable_mel_bands(n_fft: int, sample_rate: int, n_mels: int) -> int:
 
 
 class PowerSpectrogram(nn.Module):
-    """``[N, 1, n]`` samples -> ``[N, n_fft // 2 + 1, frames]`` power spectrogram (Hann)."""
+    """``[N, 1, n]`` samples -> ``[N, n_fft // 2 + 1, frames]`` power spectrogram (Hann),
+    of each subclip less its mean when ``remove_dc`` (see the module docstring)."""
 
-    def __init__(self, n_fft: int, hop: int) -> None:
+    def __init__(self, n_fft: int, hop: int, remove_dc: bool = True) -> None:
         super().__init__()
         from torchaudio.transforms import Spectrogram
 
+        self.remove_dc = remove_dc
         self.stft = Spectrogram(n_fft=n_fft, win_length=n_fft, hop_length=hop, center=False,
                                 power=2.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(device_type=x.device.type, enabled=False):
-            return self.stft(x.float()).squeeze(1)
+            x = x.float()
+            if self.remove_dc:
+                x = x - x.mean(dim=-1, keepdim=True)
+            return self.stft(x).squeeze(1)
 
 
 class LogMelFrontend(nn.Module):
     """``[N, 1, n]`` samples -> ``[N, channels, frames]`` log-compressed mel power spectrogram,
     ``channels`` = the usable band count <= ``n_mels`` (:func:`usable_mel_bands`)."""
 
-    def __init__(self, sample_rate: int, n_fft: int, hop: int, n_mels: int) -> None:
+    def __init__(self, sample_rate: int, n_fft: int, hop: int, n_mels: int,
+                 remove_dc: bool = True) -> None:
         super().__init__()
         from torchaudio.functional import melscale_fbanks
 
         self.channels = usable_mel_bands(n_fft, sample_rate, n_mels)
-        self.spectrogram = PowerSpectrogram(n_fft, hop)
+        self.spectrogram = PowerSpectrogram(n_fft, hop, remove_dc)
         fb = melscale_fbanks(n_fft // 2 + 1, 0.0, sample_rate / 2, self.channels, sample_rate)
         self.register_buffer("filters", fb)  # [bins, channels], HTK mel, no area normalisation
 
@@ -117,20 +134,27 @@ class HarmonicFrontend(nn.Module):
 
     Filter ``(h, k)`` is a triangle on the linear frequency axis centred on ``h * f0[k]``
     (h = 1..harmonics) with bandwidth ``ERB(h * f0[k]) / Q``: its response to a bin at ``f``
-    Hz is ``max(0, 1 - |f - h f0[k]| / (bandwidth / 2))``. ``f0`` (one per fundamental, shared
-    by its harmonics) and ``Q`` are parameters. The harmonic tensor ``[N, harmonics, K,
-    frames]`` is log-compressed and flattened to ``[N, harmonics * K, frames]``.
+    Hz is ``max(0, 1 - |f - h f0[k]| / (bandwidth / 2))``. ``Q`` is a parameter; ``f0`` (Hz,
+    one per fundamental, shared by its harmonics) stays on the quarter-tone grid as in Won et
+    al.'s released models, or is a parameter too when ``learn_f0`` (their option, off by
+    default). The harmonic tensor ``[N, harmonics, K, frames]`` is log-compressed and
+    flattened to ``[N, harmonics * K, frames]``. ``remove_dc``: see the module docstring.
     """
 
     def __init__(self, sample_rate: int, n_fft: int, hop: int,
-                 harmonics: int = HARMONICS) -> None:
+                 harmonics: int = HARMONICS, learn_f0: bool = False,
+                 remove_dc: bool = True) -> None:
         super().__init__()
         self.harmonics = harmonics
-        f0 = quarter_tone_fundamentals(sample_rate, harmonics)
+        f0 = quarter_tone_fundamentals(sample_rate, harmonics).float()
         self.fundamentals = len(f0)
         self.channels = harmonics * self.fundamentals
-        self.spectrogram = PowerSpectrogram(n_fft, hop)
-        self.f0 = nn.Parameter(f0.float())  # Hz
+        self.spectrogram = PowerSpectrogram(n_fft, hop, remove_dc)
+        # a buffer when fixed: the checkpoint holds "f0" either way
+        if learn_f0:
+            self.f0 = nn.Parameter(f0)  # Hz
+        else:
+            self.register_buffer("f0", f0)
         self.quality = nn.Parameter(torch.tensor(1.0))  # Q: bandwidth = ERB / Q
         self.register_buffer("harmonic_numbers",
                              torch.arange(1, harmonics + 1, dtype=torch.float32))
@@ -154,3 +178,36 @@ class HarmonicFrontend(nn.Module):
         with torch.autocast(device_type=x.device.type, enabled=False):
             harmonic = torch.einsum("nbt,bc->nct", spec, self.filterbank())
             return _compress(harmonic)
+
+
+def won_filterbank(sample_rate: int, n_fft: int, harmonics: int = HARMONICS,
+                   quality: float = 1.0) -> torch.Tensor:
+    """``[bins, harmonics, K]`` triangular filters from Won et al.'s published formula (float64),
+    the reference :class:`HarmonicFrontend` is measured against (:func:`won_filterbank_gap`).
+
+    Fundamentals from MIDI 24 (C1) upward in steps of half a semitone, up to the note nearest
+    ``sample_rate / (2 * harmonics)`` (excluded), ``f0 = 440 * 2 ** ((midi - 69) / 12)`` Hz;
+    filter ``(h, k)`` is centred on ``h * f0[k]`` with bandwidth ``ERB(h f0[k]) / Q``, ERB(f) =
+    0.1079 f + 24.7 Hz, on ``n_fft // 2 + 1`` bins evenly spaced from 0 Hz to Nyquist.
+    """
+    top = round(69 + 12 * math.log2(sample_rate / (2 * harmonics) / 440.0))
+    midi = 24 + torch.arange(2 * (top - 24), dtype=torch.float64) / 2
+    centre = torch.arange(1, harmonics + 1, dtype=torch.float64)[:, None] * (
+        440.0 * 2.0 ** ((midi - 69) / 12))[None, :]
+    bandwidth = (ERB_SLOPE * centre + ERB_OFFSET) / quality
+    hz = torch.linspace(0.0, sample_rate / 2, n_fft // 2 + 1, dtype=torch.float64)
+    offset = hz[:, None, None] - centre[None]
+    return torch.clamp(torch.minimum(1 + 2 * offset / bandwidth, 1 - 2 * offset / bandwidth),
+                       min=0.0)
+
+
+def won_filterbank_gap(sample_rate: int, n_fft: int) -> tuple[float, int]:
+    """Max absolute difference between :class:`HarmonicFrontend`'s bank (Q = 1, as built) and
+    :func:`won_filterbank` over the fundamentals both have, and how many those are (ours may
+    add one at the top: it keeps every quarter tone whose highest harmonic is below Nyquist)."""
+    reference = won_filterbank(sample_rate, n_fft)
+    common = reference.shape[-1]
+    with torch.no_grad():
+        ours = HarmonicFrontend(sample_rate, n_fft, hop=n_fft).filterbank().double()
+    ours = ours.reshape(len(reference), HARMONICS, -1)[:, :, :common]
+    return float((ours - reference).abs().max()), common

@@ -38,7 +38,8 @@ class Claim:
 
     ``section``: the report's section, "IX" for what it expected of its future work, or
     "calibration" for a pair of arms that differ only in seed (never a claim of the report:
-    its row must read inconclusive)."""
+    its row must read inconclusive). ``capacity``: a comparison at matched capacity, whose row
+    states both arms' parameter counts."""
 
     key: str
     section: str
@@ -50,6 +51,7 @@ class Claim:
     note: str = ""
     tag: str = ""
     direction: int = 1
+    capacity: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -72,6 +74,9 @@ _DIELEMAN_SPECTROGRAM = "Dieleman & Schrauwen 2014: {:+.3f} ({} against {}, 256/
     BY_KEY["dieleman.logmel.256-256"].shown(), BY_KEY["dieleman.raw.256-256"].shown())
 
 BEST_PAIR = Arm("table1", "raw", "256-256")  # the report's best Table I pair
+
+# raw audio with the strided conv widened to the harmonic arm's parameter count (notebook 09)
+RAW_WIDE = Arm("future", "shallow", "raw_wide")
 
 # every seed of Table I's best pair on validation, the one notebooks 04-07 build on (notebook 10)
 SHALLOW_SEEDS = Arm("noise", "shallow")
@@ -163,11 +168,16 @@ CLAIMS: tuple[Claim, ...] = (
           note=_DIELEMAN_SPECTROGRAM),
     Claim("future.deep", "IX", "SampleCNN on raw audio beats the shallow CNN on log-mel",
           Arm("samplecnn", "long"), Arm("future", "shallow", "logmel")),
+    # At matched capacity: the harmonic arm's flattened first conv makes it ~3.5 times the raw
+    # arm's size, so raw audio is widened to its parameter count (notebook 09).
     Claim("future.harmonic", "IX", "the harmonic front end improves the shallow CNN",
-          Arm("future", "shallow", "harmonic"), Arm("future", "shallow", "raw")),
+          Arm("future", "shallow", "harmonic"), RAW_WIDE, capacity=True,
+          note="at matched capacity: against raw audio widened to the harmonic arm's "
+          "parameter count"),
     Claim("future.harmonic_guitar", "IX", "the harmonic front end improves guitar",
-          Arm("future", "shallow", "harmonic"), Arm("future", "shallow", "raw"), kind="tag_diff",
-          tag="guitar"),
+          Arm("future", "shallow", "harmonic"), RAW_WIDE, kind="tag_diff", tag="guitar",
+          capacity=True, note="at matched capacity: against raw audio widened to the harmonic "
+          "arm's parameter count"),
     Claim("future.embedding_shallow", "IX", "the tag embedding improves the shallow CNN "
           "(ATOSE: about 2 %)", Arm("future", "shallow", "embedding"),
           Arm("future", "shallow", "raw"),

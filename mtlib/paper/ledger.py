@@ -116,6 +116,20 @@ def _section7_tags_in_vocabulary() -> tuple[str, ...]:
     return tuple(t for t in SECTION7_TAGS if t in vocabulary)
 
 
+def _harmonic_f0() -> str:
+    from mtlib.config import RunConfig
+
+    return {"fixed": "Q only; the fundamentals stay on the quarter-tone grid",
+            "learnt": "Q and each fundamental"}[RunConfig().harmonic_f0]
+
+
+def _spectral_dc() -> str:
+    from mtlib.config import RunConfig
+
+    return {"remove": "each subclip less its mean",
+            "keep": "the min-max scaled samples, offset included"}[RunConfig().spectral_dc]
+
+
 def _samplecnn_start(key: str) -> Callable[[Profile], Any]:
     return lambda p: SAMPLECNN_START[key]
 
@@ -299,6 +313,27 @@ SETTINGS: tuple[Setting, ...] = (
             else "the best Table I pair",
             "not run in the report; the pair Table II builds on, so the raw arm is Table II's "
             "dropout step"),
+    Setting("future.harmonic_learnt", "IX", "what the harmonic front end learns",
+            "Q only; the fundamentals stay on the quarter-tone grid", _code(_harmonic_f0()),
+            "the report names the front end, not its setting: Won et al.'s released models "
+            "learn only the bandwidth's Q (learning the fundamentals is their option, off by "
+            "default; RunConfig harmonic_f0 = 'learnt' offers it)"),
+    Setting("future.spectral_dc", "VI, IX", "what the STFT of the spectral front ends sees",
+            "each subclip less its mean", _code(_spectral_dc()),
+            "min-max scaling to [0, 1] adds an offset of about 0.5, which moved the lowest "
+            "harmonic and mel channels by up to 3 nats; Dieleman's and Won's spectrograms see "
+            "the audio itself. Removing each subclip's mean gives that spectrum up to gain and "
+            "keeps one input for every arm (RunConfig spectral_dc = 'keep': the offset)"),
+    Setting("future.harmonic_backend", "IX", "how the harmonic tensor enters the shallow CNN",
+            "flattened into the first conv's channels; compared with raw audio widened to its "
+            "parameter count",
+            _code("flattened into the first conv's channels; compared with raw audio widened "
+                  "to its parameter count"),
+            "Won et al. follow the [harmonic, pitch, time] tensor with 2-D convolutions; the "
+            "report asks for the shallow CNN. Flattened, the first conv makes the arm ~3.5 "
+            "times the raw arm's size, so the claims compare it with raw audio widened to the "
+            "same count; a 2-D stack of the raw arm's size would cost ~8 times the flattened "
+            "conv per clip on a CPU"),
 )
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

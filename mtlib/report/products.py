@@ -128,8 +128,9 @@ PRODUCTS: dict[str, Products] = {
                      "Section IX: test ROC-AUC of every future-work arm",
                      _PLOTS + "variant_bars"),
                  "09_future_work_frontends": Output(
-                     "Section IX: per-tag test ROC-AUC of the log-mel and harmonic front ends "
-                     "against raw audio", _PLOTS + "per_tag_pairs"),
+                     "Section IX: per-tag test ROC-AUC of the log-mel front end against raw "
+                     "audio, and of the harmonic one against raw audio of its size",
+                     _PLOTS + "per_tag_pairs"),
                  "09_future_work_embedding": Output(
                      "Section IX: per-tag test ROC-AUC with the label embedding against "
                      "without", _PLOTS + "per_tag_pairs")},

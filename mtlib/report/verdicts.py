@@ -419,6 +419,9 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
     if a is None or (claim.b is not None and b is None):
         row["note"] = _join(row["note"], "this profile trains no such arm")
         return row
+    if claim.capacity and b is not None:
+        row["note"] = _join(row["note"], f"parameters: {claim.a.key} {_parameters(a)}, "
+                                         f"{claim.b.key} {_parameters(b)}")
     counts = None
     if claim.kind == "tag_count":
         tags = _aligned(a)[3]
@@ -502,6 +505,12 @@ def _below_floor(claim: Claim, a: list[RunResult], b: list[RunResult] | None) ->
         return ""
     return (f"validation {', '.join(below)}, below the floor {VALIDATION_FLOOR:.2f} where the "
             "report's arm was not")
+
+
+def _parameters(runs: Sequence[RunResult]) -> str:
+    """The trained model's parameter count (``metrics["n_params"]``), with thousands commas."""
+    count = runs[0].metrics.get("n_params")
+    return "unknown" if count is None else f"{int(count):,}"
 
 
 def _same_predictions(a: Sequence[RunResult], b: Sequence[RunResult]) -> bool:

@@ -7,7 +7,10 @@ nothing):
   spectrogram (Dieleman & Schrauwen's spectrogram input) and the learnable harmonic filters
   of Won et al. (2020), each feeding the same convolutional stack, on Table II's kept
   normalisation and dropout, for ``shallow.epochs`` (the raw arm at the best Table I pair is
-  Table II's dropout step). SampleCNN, the deep network on raw audio, is the point of
+  Table II's dropout step). The harmonic tensor, flattened into the channels of the first
+  1-D conv, makes that arm ~3.5 times the raw arm's size; a fourth arm widens the raw arm's
+  strided conv to the harmonic arm's parameter count (:func:`matched_filters`), and the
+  harmonic arm is compared with it. SampleCNN, the deep network on raw audio, is the point of
   comparison the report asks for; its runs are notebook 07's last step.
 - **Label-embedding regularisation** (our stand-in for ATOSE's one-sided joint embedding,
   :mod:`mtlib.models.tag_embedding`) on the shallow CNN's raw arm and on SampleCNN's momentum
@@ -27,6 +30,9 @@ import numpy as np
 import pandas as pd
 
 from mtlib.config import RunConfig
+from mtlib.constants import N_TAGS
+from mtlib.data.prepare import clip_samples_for
+from mtlib.models import build_model, count_parameters
 from mtlib.models.frontends import (
     BANDS_PER_OCTAVE,
     ERB_OFFSET,
@@ -34,9 +40,12 @@ from mtlib.models.frontends import (
     F0_MIN,
     HARMONICS,
     LOG_COMPRESSION,
+    HarmonicFrontend,
     quarter_tone_fundamentals,
+    won_filterbank_gap,
 )
 from mtlib.paper.arms import Arm
+from mtlib.paper.claims import RAW_WIDE
 from mtlib.paper.numbers import shown
 from mtlib.report import listening as listen
 from mtlib.report import plots
@@ -120,7 +129,38 @@ def _samplecnn_final(profile: Profile) -> list[RunResult]:
 
 
 RAW = Arm("future", "shallow", "raw")
+HARMONIC = Arm("future", "shallow", "harmonic")
 SAMPLECNN = Arm("future", "samplecnn", "base")
+
+
+def spectral(frontend: str) -> dict[str, object]:
+    """The fields of a spectral arm: its front end, the STFT window and today's defaults of
+    the late fields, set explicitly because a base read from an older artifact carries their
+    legacy values (:meth:`mtlib.config.RunConfig.from_dict`): each subclip's mean removed
+    before the STFT, and for the harmonic filters Won et al.'s released setting (fundamentals
+    fixed, Q learnt)."""
+    defaults = RunConfig.model_fields
+    fields: dict[str, object] = {"frontend": frontend, "n_fft": N_FFT,
+                                 "spectral_dc": defaults["spectral_dc"].default}
+    if frontend == "harmonic":
+        fields["harmonic_f0"] = defaults["harmonic_f0"].default
+    return fields
+
+
+def parameters(config: RunConfig) -> int:
+    """Trainable parameters of ``config``'s model for 50 tags on a clip of the prepared length
+    at its sample rate (:func:`mtlib.data.prepare.clip_samples_for`)."""
+    return count_parameters(build_model(config, N_TAGS, clip_samples_for(config.sample_rate)))
+
+
+def matched_filters(raw: RunConfig, target: RunConfig) -> int:
+    """The filter count F of the raw arm ``raw`` whose parameter count is nearest
+    ``target``'s. The shallow CNN's count is linear in F (the strided conv, its norm and the
+    next conv's input channels), so two counts give it; the tag count adds the same to both
+    arms."""
+    at_one = parameters(raw.replace(filters=1))
+    per_filter = parameters(raw.replace(filters=2)) - at_one
+    return max(1, 1 + round((parameters(target) - at_one) / per_filter))
 
 
 def arms(profile: Profile, shallow: RunConfig | None = None,
@@ -131,14 +171,17 @@ def arms(profile: Profile, shallow: RunConfig | None = None,
     deep = deep or samplecnn_arm_base(profile)
     weight = profile.future_embedding_weight
     embedding = {"tag_embedding": weight, "tag_embedding_dim": EMBEDDING_DIM}
+    harmonic = shallow.replace(**spectral("harmonic"))
+    wide = shallow.replace(filters=matched_filters(shallow, harmonic))
+    geometry = f"strided conv {shallow.length}/{shallow.stride}"
     return [
-        FutureArm(RAW, "front ends", SHALLOW, f"raw audio, strided conv {shallow.length}/"
-                  f"{shallow.stride}", shallow),
+        FutureArm(RAW, "front ends", SHALLOW, f"raw audio, {geometry}", shallow),
         FutureArm(Arm("future", "shallow", "logmel"), "front ends", SHALLOW,
-                  "log-mel spectrogram", shallow.replace(frontend="logmel", n_fft=N_FFT), RAW),
-        FutureArm(Arm("future", "shallow", "harmonic"), "front ends", SHALLOW,
-                  "harmonic filters (Won et al.)",
-                  shallow.replace(frontend="harmonic", n_fft=N_FFT), RAW),
+                  "log-mel spectrogram", shallow.replace(**spectral("logmel")), RAW),
+        FutureArm(RAW_WIDE, "front ends", SHALLOW, f"raw audio, {geometry} widened to "
+                  f"F = {wide.filters} (the harmonic arm's parameter count)", wide, RAW),
+        FutureArm(HARMONIC, "front ends", SHALLOW, "harmonic filters (Won et al., Q learnt), "
+                  "flattened into the first conv", harmonic, RAW_WIDE),
         FutureArm(Arm("future", "shallow", "embedding"), "joint embedding", SHALLOW,
                   f"raw audio + label embedding (weight {weight:g})",
                   shallow.replace(**embedding), RAW),
@@ -288,23 +331,42 @@ def training_note(fw: FutureWork, profile: Profile, floor: float = TRAINED) -> s
 
 
 def learnt_filters(fw: FutureWork) -> str:
-    """What the harmonic front end's training did to its filters (best epochs' weights): how
-    far the fundamentals moved from their quarter-tone start, in cents, and Q."""
-    runs = [r for r in fw.results["future.shallow.harmonic"] if r.run_dir is not None]
+    """What the harmonic front end's training did to its filters (best epochs' weights): Q,
+    and how far learnt fundamentals moved from their quarter-tone start, in cents."""
+    runs = [r for r in fw.results[HARMONIC.key] if r.run_dir is not None]
     if not runs:
         return "The harmonic runs kept no weights to inspect."
-    moved, quality = [], []
+    moved, quality, dead = [], [], []
     for r in runs:
         weights = load_torch(r.run_dir / BEST_CHECKPOINT)["model"]
         start = quarter_tone_fundamentals(r.config.sample_rate).numpy()
         f0 = weights["frontend.f0"].double().numpy()
         moved.append(np.abs(1200 * np.log2(np.maximum(f0, 1e-6) / start)))
         quality.append(float(weights["frontend.quality"]))
+        front = HarmonicFrontend(r.config.sample_rate, r.config.n_fft or r.config.length,
+                                 r.config.stride)
+        front.load_state_dict({k.removeprefix("frontend."): v for k, v in weights.items()
+                               if k.startswith("frontend.")})
+        dead.append(front.dead_filters())
+    q = float(np.mean(quality))
+    text = (f"Training took Q from 1 to {q:.3f} (bandwidths "
+            f"{'narrower' if q > 1 else 'wider'} than the ERB); {np.mean(dead):.0f} of the "
+            f"{front.channels} filters then cover no FFT bin (channels of zeros).")
+    if runs[0].config.harmonic_f0 == "fixed":
+        return text + " The fundamentals stay on the quarter-tone grid (Won et al.'s setting)."
     cents = np.concatenate(moved)
-    return (f"Training moved the fundamentals by a median of {np.median(cents):.1f} cents "
-            f"(at most {cents.max():.0f}; a quarter tone is 50) and took Q from 1 to "
-            f"{np.mean(quality):.3f} (bandwidths {'narrower' if np.mean(quality) > 1 else 'wider'}"
-            f" than the ERB).")
+    return (text + f" It moved the learnt fundamentals by a median of {np.median(cents):.1f} "
+            f"cents (at most {cents.max():.0f}; a quarter tone is 50).")
+
+
+def filterbank_text(sample_rate: int) -> str:
+    """How close the harmonic filter bank is to Won et al.'s formula, measured now by
+    :func:`mtlib.models.frontends.won_filterbank_gap` (the figure the unit test asserts)."""
+    gap, common = won_filterbank_gap(sample_rate, N_FFT)
+    return (f"Its filter bank (Q = 1) differs from one built from Won et al.'s formula (MIDI 24 "
+            f"upward in quarter tones, ERB(h f0) / Q, triangles) by at most {gap:.1e} on the "
+            f"same {N_FFT // 2 + 1} FFT bins, over the {common} fundamentals both have at "
+            f"{sample_rate / 1000:g} kHz: C1 is {F0_MIN} Hz here, 32.70320 Hz there.")
 
 
 def future_claims(profile: Profile) -> pd.DataFrame:
@@ -341,6 +403,10 @@ def choices(profile: Profile) -> pd.DataFrame:
         ("front ends", "STFT", f"Hann window of {N_FFT} samples ({1000 * N_FFT / sr:.1f} ms), "
          f"hop = the raw arm's stride ({base.stride} samples), no centring, power spectrum",
          "one spectrum for both spectral front ends, so they differ only in their filters"),
+        ("front ends", "DC", "each subclip's mean is removed before the STFT",
+         "min-max scaling (every arm's input) adds an offset of about 0.5; without it the "
+         "spectra are those of the audio itself up to gain, as Dieleman's and Won's, and every "
+         "arm still reads the same samples"),
         ("front ends", "compression", f"log(1 + {LOG_COMPRESSION:g} x)",
          "Dieleman & Schrauwen's spectrogram input"),
         ("front ends", "what follows the front end", "the shallow CNN's two length-8 convs, "
@@ -352,16 +418,22 @@ def choices(profile: Profile) -> pd.DataFrame:
         ("harmonic", "fundamentals", f"{len(f0)}, a quarter tone apart ({BANDS_PER_OCTAVE} "
          f"per octave) from C1 ({F0_MIN:.1f} Hz) to {float(f0[-1]):.0f} Hz, so that the "
          f"{HARMONICS}th harmonic stays below Nyquist ({sr / 2:g} Hz)",
-         "the issue's quarter-tone start; the top is set by the sample rate"),
+         "Won et al.'s quarter-tone grid from C1; the top is set by the sample rate (Won's "
+         "rule, the note nearest Nyquist / 6, may keep one fewer)"),
         ("harmonic", "filter shape and bandwidth", f"triangle on linear frequency, width "
          f"ERB(f) / Q, ERB(f) = {ERB_SLOPE} f + {ERB_OFFSET} Hz, one learnt Q (starts at 1)",
          "Won et al.'s ERB bandwidth; one shared Q keeps the parameter count small"),
-        ("harmonic", "what is learnt", "each fundamental in Hz (shared by its harmonics) and Q, "
-         "with the rest of the network (same SGD and learning rate); section 2 says how far "
-         "they moved", "the paper learns both"),
+        ("harmonic", "what is learnt", "Q, with the rest of the network (same SGD and learning "
+         "rate); the fundamentals stay on the grid (RunConfig harmonic_f0 = 'learnt' learns "
+         "each, shared by its harmonics); section 2 gives the learnt Q",
+         "Won et al.'s released models learn only Q; learning f0 is their option, off by "
+         "default"),
         ("harmonic", "into the shallow CNN", f"the harmonic tensor [{HARMONICS}, {len(f0)}, "
-         f"frames] flattened to {HARMONICS * len(f0)} channels of the first length-8 conv",
-         "Won et al. follow the tensor with a 2-D CNN; the report asks for the shallow CNN"),
+         f"frames] flattened to {HARMONICS * len(f0)} channels of the first length-8 conv; "
+         "compared with raw audio whose strided conv is widened to the same parameter count",
+         "Won et al. follow the tensor with a 2-D CNN; the report asks for the shallow CNN. "
+         "A small 2-D stack of the raw arm's size costs about 8 times the flattened conv per "
+         "clip on a CPU, so raw audio is widened to match capacity instead"),
         ("embedding", "method", "label-embedding regularisation from tag co-occurrence, not "
          "ATOSE itself", "the ATOSE text available here (abstract, introduction) gives neither "
          "its tag encoder nor its loss"),
@@ -438,7 +510,7 @@ def _short(fw: FutureWork, key: str | Arm) -> str:
 
 def frontends_text(fw: FutureWork) -> str:
     """The log-mel front end against raw audio (Markdown)."""
-    raw, mel = fw.row("future.shallow.raw"), fw.row("future.shallow.logmel")
+    raw, mel = fw.row(RAW), fw.row("future.shallow.logmel")
     return (
         f"The log-mel input scores {mel.test_roc_auc_mean:.3f} test ROC-AUC against "
         f"{raw.test_roc_auc_mean:.3f} for raw audio ({fw.gain('future.shallow.logmel'):+.3f}; "
@@ -450,17 +522,24 @@ def frontends_text(fw: FutureWork) -> str:
 
 
 def harmonic_text(fw: FutureWork) -> str:
-    """The harmonic front end: scores, size, cost, guitar and its learnt filters
-    (Markdown)."""
-    raw, mel = fw.row("future.shallow.raw"), fw.row("future.shallow.logmel")
-    harmonic = fw.row("future.shallow.harmonic")
+    """The harmonic front end at matched capacity: scores, sizes, cost, guitar, how close its
+    filter bank is to Won et al.'s and what training did to it (Markdown)."""
+    raw, mel = fw.row(RAW), fw.row("future.shallow.logmel")
+    wide, harmonic = fw.row(RAW_WIDE), fw.row(HARMONIC)
     return (
-        f"The harmonic front end scores {harmonic.test_roc_auc_mean:.3f} test ROC-AUC "
-        f"({fw.gain('future.shallow.harmonic'):+.3f} over raw audio) with "
-        f"{harmonic.parameters:,} parameters against {raw.parameters:,}, at "
-        f"{harmonic.ms_per_clip:.1f} ms per training clip. On guitar it scores "
-        f"{harmonic.guitar_test_roc_auc:.3f} against {raw.guitar_test_roc_auc:.3f} for raw "
-        f"audio and {mel.guitar_test_roc_auc:.3f} for the log-mel input. " + learnt_filters(fw)
+        f"The harmonic front end scores {harmonic.test_roc_auc_mean:.3f} test ROC-AUC with "
+        f"{harmonic.parameters:,} parameters, at {harmonic.ms_per_clip:.1f} ms per training "
+        f"clip. Flattening its [{HARMONICS}, K, frames] tensor into the first conv's channels "
+        f"makes it {harmonic.parameters / raw.parameters:.1f} times the raw arm's size "
+        f"({raw.parameters:,}), so it is compared at matched capacity: raw audio widened to "
+        f"F = {fw.arm(RAW_WIDE).config.filters} filters ({wide.parameters:,} parameters) "
+        f"scores {wide.test_roc_auc_mean:.3f} ({fw.gain(RAW_WIDE):+.3f} over the raw arm), "
+        f"and the harmonic front end {fw.gain(HARMONIC):+.3f} over it (over the narrow raw "
+        f"arm: {harmonic.test_roc_auc_mean - raw.test_roc_auc_mean:+.3f}). On guitar it scores "
+        f"{harmonic.guitar_test_roc_auc:.3f} against {wide.guitar_test_roc_auc:.3f} for the "
+        f"widened raw arm, {raw.guitar_test_roc_auc:.3f} for the raw arm and "
+        f"{mel.guitar_test_roc_auc:.3f} for the log-mel input. "
+        + filterbank_text(fw.arm(HARMONIC).config.sample_rate) + " " + learnt_filters(fw)
     )
 
 

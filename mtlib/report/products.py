@@ -41,7 +41,10 @@ _SEARCH_STAGES = {
 PRODUCTS: dict[str, Products] = {
     "01_tag_distribution": Products(
         figures={"01_tag_distribution": "Figure 1: positives per tag in train, valid, test"},
-        tables={"01_tag_distribution": "Positives per tag and split"},
+        tables={"01_tag_distribution": "Positives per tag and split",
+                "01_realism_card": "The stand-in's realism card: per tag, presence of its "
+                                   "sound with and without the tag, baseline ROC-AUC, "
+                                   "frequency against MTAT"},
     ),
     "02_hyperparameter_search": Products(
         figures={f"02_hyperparameter_search_{s}": f"Section V, stage {i}: {name}"

@@ -87,3 +87,16 @@ def test_read_plan_and_write_docs(tmp_path):
     with pytest.raises(DataError, match="no realism-card block"):
         write_docs(page, "x")
     assert realism.PRESENCE_TAGS == INSTRUMENT_TAGS
+
+
+def test_card_markdown_is_a_pipe_table():
+    clips = [_clip([_layer("piano", 0)], ["piano"]), _clip([_layer("harp", 46)], [])]
+    text = realism.card_markdown(realism_card(clips, {"piano": 0.75}), 2, 0, 0.75)
+    lines = text.splitlines()
+    assert lines[0] == DOCS_START and lines[-1] == DOCS_END
+    assert "2 clips, seed 0; baseline macro ROC-AUC 0.750" in lines[1]
+    header = [line for line in lines if line.startswith("| tag")][0]
+    assert header.count("|") == 9
+    piano = [line for line in lines if line.startswith("| piano ")][0]
+    assert "| 50.0 % |" in piano and "| 0.750 |" in piano and "| 100.0 % |" in piano
+    assert len([line for line in lines if line.startswith("| ")]) == 2 + len(VOCABULARY)

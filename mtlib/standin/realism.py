@@ -168,7 +168,10 @@ def card_display(card: pd.DataFrame) -> pd.DataFrame:
 
 def card_markdown(card: pd.DataFrame, clips: int, seed: int, macro_auc: float) -> str:
     """The card as the Markdown block shipped in docs/standin.md (between the markers)."""
-    table = card_display(card).to_markdown(index=False)
+    shown = card_display(card)
+    rows = [list(shown.columns), *shown.astype(str).values.tolist()]
+    align = ["---" if c == "tag" else "---:" for c in shown.columns]
+    table = "\n".join("| " + " | ".join(r) + " |" for r in [rows[0], align, *rows[1:]])
     return (f"{DOCS_START}\nCorpus: {clips:,} clips, seed {seed}; baseline macro ROC-AUC "
             f"{macro_auc:.3f} on the test folders.\n\n{table}\n{DOCS_END}")
 
@@ -203,12 +206,15 @@ def add_command(subparsers) -> None:
 
 def _main(args) -> int:
     from mtlib import paths
+    from mtlib.standin.corpus import standin_settings
 
-    meta = json.loads((args.corpus / "standin_metadata.json").read_text(encoding="utf-8")) \
-        if (args.corpus / "standin_metadata.json").is_file() else {}
+    settings = standin_settings(args.corpus)
+    if settings is None:
+        raise DataError(f"{args.corpus}: not a finished stand-in corpus (no "
+                        "standin_metadata.json and annotations_final.csv)")
     card = corpus_card(args.corpus, args.workers)
     macro = corpus_baseline(args.corpus)["macro_roc_auc"]
-    block = card_markdown(card, int(meta.get("clips", 0)), int(meta.get("seed", 0)), macro)
+    block = card_markdown(card, int(settings["clips"]), int(settings["seed"]), macro)
     if args.docs:
         write_docs(paths.docs_dir() / "standin.md", block)
     else:

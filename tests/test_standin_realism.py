@@ -100,3 +100,22 @@ def test_card_markdown_is_a_pipe_table():
     piano = [line for line in lines if line.startswith("| piano ")][0]
     assert "| 50.0 % |" in piano and "| 0.750 |" in piano and "| 100.0 % |" in piano
     assert len([line for line in lines if line.startswith("| ")]) == 2 + len(VOCABULARY)
+
+
+def test_corpus_card_reuses_the_cached_baseline_and_the_section_reads_it(tmp_path):
+    from mtlib.report.sections import tag_distribution
+
+    clips = [p.to_dict() for p in plan_corpus(48, seed=0)]
+    (tmp_path / "standin_metadata.json").write_text(json.dumps(
+        {"fingerprint": "abc", "clips_detail": clips}))
+    per_tag = {t: 0.6 + 0.01 * i for i, t in enumerate(VOCABULARY)}
+    (tmp_path / realism.BASELINE_FILE).write_text(json.dumps(
+        {"fingerprint": "abc", "result": {"per_tag": per_tag, "macro_roc_auc": 0.75}}))
+    card = realism.corpus_card(tmp_path)  # no audio here: the cache must answer
+    assert card.set_index("tag")["baseline_auc"].to_dict() == pytest.approx(per_tag)
+    text = tag_distribution.realism_closing(card)
+    assert "lowest on **guitar** (0.600)" in text and "macro ROC-AUC" in text
+    assert tag_distribution.realism_closing(None) == ""
+    (tmp_path / "standin_metadata.json").write_text("{}")
+    with pytest.raises(DataError, match="fingerprint"):
+        realism.corpus_baseline(tmp_path)

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "mtlib.data.download",
     "mtlib.data.prepare",
     "mtlib.standin.corpus",
+    "mtlib.standin.realism",
     "mtlib.report.runner",
     "mtlib.training.tagging",
 )

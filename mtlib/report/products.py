@@ -55,7 +55,11 @@ PRODUCTS: dict[str, Products] = {
         figures={"01_tag_distribution": Output(
             "Figure 1: positives per tag in train, valid, test", _PLOTS + "tag_distribution")},
         tables={"01_tag_distribution": Output(
-            "Positives per tag and split", _SECTIONS + "tag_distribution.run")},
+                    "Positives per tag and split", _SECTIONS + "tag_distribution.run"),
+                "01_realism_card": Output(
+                    "The stand-in's realism card: per tag, presence of its sound with and "
+                    "without the tag, baseline ROC-AUC, frequency against MTAT",
+                    _SECTIONS + "tag_distribution.realism")},
     ),
     "02_hyperparameter_search": Products(
         figures={f"02_hyperparameter_search_{s}": Output(f"Section V, stage {i}: {name}",

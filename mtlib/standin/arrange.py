@@ -19,8 +19,9 @@ from mtlib.errors import DataError
 from mtlib.standin.recipes import INSTRUMENTS, ROLES
 from mtlib.standin.scores import ScoreNotes
 
-NOTE_RATE = {"slow": (0.8, 1.4), "medium": (2.0, 3.2), "fast": (4.2, 6.5)}  # notes / s
-DRUM_BPM = {"slow": (56.0, 80.0), "medium": (92.0, 124.0), "fast": (132.0, 176.0)}
+# Slow is well apart from medium (a gap of about an octave of tempo), so "slow" is heard.
+NOTE_RATE = {"slow": (0.6, 1.1), "medium": (2.0, 3.2), "fast": (4.2, 6.5)}  # notes / s
+DRUM_BPM = {"slow": (52.0, 72.0), "medium": (92.0, 124.0), "fast": (132.0, 176.0)}
 # Note-length factor: fast playing is detached, slow and soft playing legato.
 ARTICULATION = {"slow": 1.15, "medium": 1.0, "fast": 0.6}
 # Velocity offset: slow playing is gentler, fast playing more energetic.

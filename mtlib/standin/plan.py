@@ -49,7 +49,7 @@ from mtlib.standin.recipes import SCORE_FAMILIES
 from mtlib.standin.scores import ScoreRef, catalogue
 from mtlib.standin.vocab import VOCABULARY
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "2.0"
 CLIPS_PER_SCORE = 4
 WINDOW_S = 29  # file-name window length, seconds (MTAT: "30-59")
 MAX_START_OFFSET_S = 15  # first window of a score starts 0-15 s into the piece

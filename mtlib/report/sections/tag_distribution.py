@@ -13,6 +13,7 @@ from mtlib.report.outputs import Outputs
 from mtlib.report.profiles import Profile
 
 SLUG = "01_tag_distribution"
+REALISM_SLUG = "01_realism_card"
 
 
 @dataclass
@@ -96,6 +97,49 @@ def save(profile: Profile, dist: TagDistribution) -> Outputs:
                                             title=f"Positives per tag ({profile.data_name})"))
     out.table(SLUG, dist.counts)
     return out
+
+
+def realism(profile: Profile) -> pd.DataFrame | None:
+    """The stand-in corpus's realism card (:func:`mtlib.standin.realism.realism_card`), or
+    None when the profile reads real MTAT. The baseline is computed once per corpus."""
+    if profile.data_source != "standin":
+        return None
+    from mtlib.report.profile_data import dataset_root
+    from mtlib.standin.realism import corpus_card
+
+    return corpus_card(dataset_root(profile))
+
+
+def save_realism(card: pd.DataFrame | None) -> Outputs:
+    """The realism card as table ``01_realism_card`` (nothing for real MTAT)."""
+    from mtlib.standin.realism import card_display
+
+    out = Outputs()
+    if card is not None:
+        out.table(REALISM_SLUG, card, card_display(card))
+    return out
+
+
+def realism_closing(card: pd.DataFrame | None) -> str:
+    """One paragraph on the card, read off it (empty for real MTAT)."""
+    if card is None:
+        return ""
+    inst = card.dropna(subset=["tagged_presence"])
+    auc = card.dropna(subset=["baseline_auc"])
+    low = auc.loc[auc["baseline_auc"].idxmin()]
+    gap = inst["tagged_presence"] - inst["untagged_presence"]
+    narrow = inst.loc[gap.idxmin()]
+    ratio = card["freq_ratio"]
+    return (
+        f"Every instrument tag's sound is in {inst['tagged_presence'].min():.0%}-"
+        f"{inst['tagged_presence'].max():.0%} of the clips that carry the tag and in "
+        f"{inst['untagged_presence'].min():.0%}-{inst['untagged_presence'].max():.0%} of "
+        f"those that do not (the weak-label effect; closest: **{narrow['tag']}**, "
+        f"{narrow['tagged_presence']:.0%} against {narrow['untagged_presence']:.0%}). The "
+        f"log-mel baseline scores macro ROC-AUC {auc['baseline_auc'].mean():.3f}, lowest on "
+        f"**{low['tag']}** ({low['baseline_auc']:.3f}); tag frequencies are "
+        f"{ratio.min():.2f}-{ratio.max():.2f} times MTAT's."
+    )
 
 
 def closing(dist: TagDistribution) -> str:

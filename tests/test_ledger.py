@@ -73,7 +73,7 @@ def test_ledger_knows_which_settings_a_profile_field_moves():
     full = load_profile("full")
     assert [s.key for s in ledger.settings_of("shallow_epochs", 15, full)] == ["shallow.epochs"]
     assert [s.key for s in ledger.settings_of("search_start_lr", 0.1, full)] == ["search.start"]
-    assert ledger.settings_of("data_name", "standin-quick", full) == []
+    assert ledger.settings_of("data_name", "standin-quick-2", full) == []
     assert ledger.report_states("shallow_epochs", 15, full)
     assert not ledger.report_states("table1_logmel", False, full)  # full adds the column
     assert not ledger.report_states("samplecnn_trials", 1, full)  # the report is silent

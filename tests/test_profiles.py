@@ -208,7 +208,7 @@ PINNED = {
     "full": {"data_source": "mtat", "data_split": "standard", "shallow_epochs": 30,
              "search_lrs": (0.1, 0.05, 0.01, 0.005, 0.001), "samplecnn_segments": 10,
              "future_stride": None},
-    "quick": {"data_source": "standin", "data_name": "standin-quick", "data_clips": 1000,
+    "quick": {"data_source": "standin", "data_name": "standin-quick-2", "data_clips": 1000,
               "data_split": "dieleman", "shallow_epochs": 15, "shallow_output_prior": True,
               "search_start_lr": 0.1, "search_lrs": (0.1, 0.05, 0.01), "table1_logmel": False,
               "samplecnn_norms": ("group", "batch"), "samplecnn_amp": True,
@@ -314,7 +314,7 @@ def test_run_config_maps_each_family():
     quick = load_profile("quick")
     shallow = run_config(quick, "shallow", lr=0.05)
     assert (shallow.model, shallow.dataset, shallow.split, shallow.epochs, shallow.lr,
-            shallow.output_prior) == ("dieleman", "standin-quick", "dieleman", 15, 0.05, True)
+            shallow.output_prior) == ("dieleman", "standin-quick-2", "dieleman", 15, 0.05, True)
     search = run_config(quick, "search")
     assert search.epochs == quick.search_epochs and search.sample_rate == 12000
     deep = run_config(quick, "samplecnn")
@@ -346,3 +346,14 @@ def test_resolve_reads_the_injected_profile_and_sets_the_notebooks_names(tmp_pat
                          "table1_pairs": [list(pair) for pair in full.table1_pairs]}
     # Run again on the names it set (a cell rerun), the notebook gets the same profile.
     assert resolve(namespace["profile"], dict(namespace, data_root=str(tmp_path))) == full
+
+
+def test_a_stand_in_profile_names_its_corpus_for_the_generator_version():
+    # A new generator renders another corpus: its name, and so its caches and run ids, change.
+    from mtlib.standin.plan import GENERATOR_VERSION
+
+    major = GENERATOR_VERSION.split(".")[0]
+    for name in ("quick", "smoke", "rehearsal"):
+        profile = load_profile(name)
+        assert profile.data_source == "standin"
+        assert profile.data_name.endswith(f"-{major}"), (name, profile.data_name)

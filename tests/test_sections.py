@@ -354,7 +354,7 @@ def test_settings_note_says_the_report_only_where_the_report_states_the_value():
     assert any(line.startswith("- `samplecnn_amp`: True here, False in profile `full` (our "
                                "reading") for line in note)
     # A name no ledger setting reads is full's alone.
-    assert "- `data_name`: standin-quick here, mtat in profile `full`" in note
+    assert "- `data_name`: standin-quick-2 here, mtat in profile `full`" in note
     assert not [line for line in note if "in the report" in line]
 
 

@@ -342,7 +342,7 @@ def clip_spectrogram(db: np.ndarray, seconds: float, band_hz: np.ndarray) -> plt
     fig, ax = plt.subplots(figsize=SPECTROGRAM_INCHES, dpi=SPECTROGRAM_DPI)
     ax.imshow(db, origin="lower", aspect="auto", cmap="magma", interpolation="nearest",
               extent=(0.0, seconds, 0, len(band_hz)))
-    ticks = [i for i in np.linspace(0, len(band_hz) - 1, 4).round().astype(int)]
+    ticks = np.linspace(0, len(band_hz) - 1, 4).round().astype(int)
     ax.set_yticks([i + 0.5 for i in ticks], [f"{band_hz[i] / 1000:.1f}" for i in ticks])
     ax.set(xlabel="s", ylabel="kHz (mel)")
     ax.grid(False)

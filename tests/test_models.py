@@ -21,6 +21,7 @@ from mtlib.models.frontends import (
     usable_mel_bands,
     won_filterbank_gap,
 )
+from mtlib.models.layers import FrameConv, as_1d, time_maps
 from mtlib.models.tag_embedding import TagEmbedding, cooccurrence_vectors
 
 SUBCLIP_12K = 34_950  # 2.9125 s at 12 kHz: 349,500 // 10
@@ -316,3 +317,62 @@ def test_output_prior_starts_each_tag_at_its_training_frequency(model):
     torch.testing.assert_close(rate, expected, rtol=1e-6, atol=0)
     with pytest.raises(ConfigError, match="2 tag counts for an output layer of 3 tags"):
         init_output_prior(out, np.array([1, 2]), n_clips=10)
+
+
+# --- time maps: the models' 2-D layers are their 1-D networks ------------------------------
+def _dieleman_1d(model: DielemanCNN, flat: torch.Tensor) -> torch.Tensor:
+    ref = as_1d(model).double()
+    ref.load_state_dict(model.state_dict())
+    ref.train(model.training)
+    return ref.head(ref.hidden(ref.conv(ref.frontend(flat))))
+
+
+@pytest.mark.parametrize("norm", ["batch", "group", "none"])
+@pytest.mark.parametrize("length, stride", [(256, 128), (1024, 1024), (200, 70)])
+def test_dieleman_time_maps_compute_the_1d_network(length, stride, norm):
+    torch.manual_seed(0)
+    model = DielemanCNN(5, 4000, filters=8, length=length, stride=stride, norm=norm).double()
+    x = torch.randn(3, 2, 1, 4000, dtype=torch.float64)
+    for train in (True, False):
+        model.train(train)
+        ours = model(x).reshape(6, 5)
+        ref = _dieleman_1d(model, x.reshape(6, 1, 4000))
+        torch.testing.assert_close(ours, ref, rtol=1e-9, atol=1e-9)
+    # and the weight gradients, the strided conv's (a product of frames) included
+    model.train()
+    ours = torch.autograd.grad(model(x).square().sum(), list(model.parameters()))
+    ref_model = as_1d(model).double()
+    ref_model.load_state_dict(model.state_dict())
+    ref_out = ref_model.head(ref_model.hidden(ref_model.conv(ref_model.frontend(
+        x.reshape(6, 1, 4000)))))
+    ref = torch.autograd.grad(ref_out.square().sum(), list(ref_model.parameters()))
+    for a, b in zip(ours, ref, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("norm", ["batch", "group"])
+def test_samplecnn_time_maps_compute_the_1d_network(norm):
+    torch.manual_seed(0)
+    model = SampleCNN(4, norm=norm).double().eval()
+    ref = as_1d(model).double()
+    ref.load_state_dict(model.state_dict())  # a checkpoint of 1-D layers loads as it is
+    ref.eval()
+    x = torch.randn(2, 1, 59_049, dtype=torch.float64)
+    with torch.no_grad():
+        ours = model(x)
+        theirs = ref.head(ref.features(x).squeeze(-1))
+    torch.testing.assert_close(ours, theirs, rtol=1e-9, atol=1e-9)
+
+
+def test_time_maps_stay_channels_last():
+    """The layout is the point: every conv feature map of SampleCNN stays channels-last, so
+    oneDNN copies none of them."""
+    model = SampleCNN(3).eval()
+    h = time_maps(torch.randn(2, 1, 59_049))
+    with torch.no_grad():
+        for layer in model.features:
+            h = layer(h)
+            assert h.dim() == 4 and h.is_contiguous(memory_format=torch.channels_last), layer
+    frames = FrameConv(4, 256, 128)(torch.randn(2, 1, 4000))
+    assert frames.shape == (2, 4, 1, n_frames(4000, 256, 128))
+    assert frames.is_contiguous(memory_format=torch.channels_last)

@@ -26,7 +26,9 @@ subclip with at least ``L`` samples works; e.g. 256/256: 136 -> 34 -> 9 (dense i
 1024/1024: 34 -> 9 -> 3 (dense input 96). The same rule is used for all seven (L, S) pairs
 of Table I so they differ only in the frontend.
 
-The network maps ``[..., 1, n]`` to subclip logits ``[..., n_tags]``; for a batch of clips
+The layers run on ``[N, channels, 1, frames]`` time maps (:mod:`mtlib.models.layers`: the
+parameters are those of the 1-D layers, the layout is faster on a CPU). The network maps
+``[..., 1, n]`` to subclip logits ``[..., n_tags]``; for a batch of clips
 ``[B, 10, 1, n]`` it returns ``[B, 10, n_tags]``. How subclip outputs become a clip
 prediction (per-subclip loss for training, mean of sigmoid probabilities for evaluation)
 is decided in :mod:`mtlib.training.fit`.
@@ -41,7 +43,14 @@ from torch import nn
 
 from mtlib.config import ConfigError
 from mtlib.models.frontends import HarmonicFrontend, LogMelFrontend, stft_frames
-from mtlib.models.layers import flatten_units, make_norm
+from mtlib.models.layers import (
+    FrameConv,
+    TimeConv,
+    TimePool,
+    flatten_units,
+    make_norm,
+    time_maps,
+)
 
 CONV_CHANNELS = 32
 CONV_LENGTH = 8
@@ -106,8 +115,8 @@ class DielemanCNN(nn.Module):
         n_fft = n_fft or length
         if frontend == "raw":
             frames = n_frames(input_samples, length, stride)
-            self.frontend = nn.Sequential(nn.Conv1d(1, filters, length, stride=stride),
-                                          make_norm(norm, filters, groups), nn.ReLU())
+            self.frontend = nn.Sequential(FrameConv(filters, length, stride),
+                                          make_norm(norm, filters, groups, maps=True), nn.ReLU())
             channels = filters
         elif frontend in ("logmel", "harmonic"):
             frames = stft_frames(input_samples, n_fft, stride)
@@ -123,10 +132,10 @@ class DielemanCNN(nn.Module):
         def conv_block(c_in: int) -> nn.Sequential:
             return nn.Sequential(
                 nn.ConstantPad1d(((CONV_LENGTH - 1) // 2, CONV_LENGTH // 2), 0.0),  # "same"
-                nn.Conv1d(c_in, CONV_CHANNELS, CONV_LENGTH),
-                make_norm(norm, CONV_CHANNELS, groups),
+                TimeConv(c_in, CONV_CHANNELS, CONV_LENGTH),
+                make_norm(norm, CONV_CHANNELS, groups, maps=True),
                 nn.ReLU(),
-                nn.MaxPool1d(POOL, ceil_mode=True),
+                TimePool(POOL, ceil_mode=True),
             )
 
         self.conv = nn.Sequential(conv_block(channels), conv_block(CONV_CHANNELS))
@@ -147,7 +156,10 @@ class DielemanCNN(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """``[..., 1, input_samples]`` float samples -> ``[..., 100]`` hidden-layer features."""
         flat, lead = flatten_units(x, self.input_samples, "DielemanCNN")
-        return self.hidden(self.conv(self.frontend(flat))).reshape(*lead, HIDDEN)
+        maps = self.frontend(flat)
+        if maps.dim() == 3:  # a spectral front end's [N, bands, frames]
+            maps = time_maps(maps)
+        return self.hidden(self.conv(maps)).reshape(*lead, HIDDEN)
 
     def classify(self, features: torch.Tensor) -> torch.Tensor:
         """``[..., 100]`` features -> ``[..., n_tags]`` logits."""

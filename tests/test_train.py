@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from helpers_train import one_torch_thread, write_learnable_cache
 
 from mtlib import paths
 from mtlib.config import RunConfig
-from mtlib.training.fit import TrainingDiverged, epoch_batches, fit
+from mtlib.training.fit import TrainingDiverged, _determinism, epoch_batches, fit
 
 # 12 clips per folder: 144 train, 12 valid, 36 test clips of 25,600 samples (2.1 s at 12 kHz).
 BASE = RunConfig(
@@ -152,3 +153,12 @@ def test_both_losses_learn(learnable):
     clip = fit(BASE.replace(loss="clip", epochs=4), progress=False)
     assert unit.metrics["val_roc_auc"] > 0.7 and clip.metrics["val_roc_auc"] > 0.7
     assert not _same_history(unit.history, clip.history)
+
+
+def test_determinism_skips_the_nan_fill_and_restores_every_setting():
+    fill = torch.utils.deterministic
+    before = (torch.are_deterministic_algorithms_enabled(), fill.fill_uninitialized_memory)
+    with _determinism(torch.device("cpu")):
+        assert torch.are_deterministic_algorithms_enabled()
+        assert fill.fill_uninitialized_memory is False
+    assert (torch.are_deterministic_algorithms_enabled(), fill.fill_uninitialized_memory) == before

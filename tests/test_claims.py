@@ -204,6 +204,7 @@ def test_figure3_contrast_can_come_out_negative():
     for runs, verdict in ((rising, "fails"), (falling, "holds")):
         row = claims.judge(peak, {"noise.shallow": [r.run_id for r in runs]}, Store(runs))
         assert row["verdict"] == verdict and "epoch 19 of 30" in row["note"]
+        assert row["p"] < 0.05  # a p-value, so that Holm's adjustment counts the claim
 
 
 def test_best_of_compares_with_every_other_value_of_the_step():

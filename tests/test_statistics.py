@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from mtlib.report import statistics as st
 
@@ -256,15 +257,18 @@ def test_peak_drop_contrast():
     rising = 0.8 - 0.2 * np.exp(-epochs / 6) + 0.002 * rng.normal(size=(3, 20))
     out = st.peak_drop_contrast(rising, peak_epoch=8)
     assert out["effect"] < 0 and out["high"] < 0 and out["n_trials"] == 3
+    # its p is the one-sample t test of the per-trial contrasts, which the interval inverts
+    assert out["p"] == pytest.approx(stats.ttest_1samp(out["per_trial"], 0.0).pvalue)
+    assert out["p"] < 0.05
     peaked = 0.8 - 0.0008 * (epochs - 8) ** 2 + 0.002 * rng.normal(size=(3, 20))
     out = st.peak_drop_contrast(peaked, peak_epoch=8)
     assert out["effect"] > 0 and out["low"] > 0
     flat = 0.75 + 0.005 * rng.normal(size=(6, 20))
     out = st.peak_drop_contrast(flat, peak_epoch=8)
-    assert out["low"] < 0 < out["high"]
+    assert out["low"] < 0 < out["high"] and out["p"] > 0.05
     # hand-checked: window 7..9 mean 3, last three mean 1 -> 2
     curve = [0, 0, 0, 0, 0, 0, 0, 2, 3, 4, 1, 1, 1]
     one = st.peak_drop_contrast([curve], peak_epoch=8)
-    assert one["effect"] == pytest.approx(2.0) and np.isnan(one["low"])
+    assert one["effect"] == pytest.approx(2.0) and np.isnan(one["low"]) and np.isnan(one["p"])
     short = st.peak_drop_contrast([curve, curve[:9]], peak_epoch=8)
     assert short["n_trials"] == 1 and np.isnan(short["per_trial"][1]) and short["note"]

@@ -657,8 +657,10 @@ def peak_drop_contrast(val_curves: Sequence[Sequence[float]] | np.ndarray, peak_
     before its last epochs begin gives NaN and is left out.
 
     Returns ``effect`` (mean over trials), ``low`` / ``high`` (t interval over trials; NaN
-    with fewer than two), ``sd`` (over trials), ``per_trial`` [trials], ``n_trials`` (used)
-    and ``note``."""
+    with fewer than two), ``p`` (the two-sided one-sample t test of a zero contrast, the
+    interval's test, so that Holm's adjustment counts this claim too; NaN with fewer than two
+    trials), ``sd`` (over trials), ``per_trial`` [trials], ``n_trials`` (used) and
+    ``note``."""
     if window < 0 or last < 1:
         raise ValueError("window must be >= 0 and last >= 1")
     per_trial = []
@@ -673,7 +675,7 @@ def peak_drop_contrast(val_curves: Sequence[Sequence[float]] | np.ndarray, peak_
     values = np.asarray(per_trial)
     used = values[np.isfinite(values)]
     out = {"effect": float(used.mean()) if len(used) else float("nan"), "low": float("nan"),
-           "high": float("nan"), "sd": _sd(used), "per_trial": values,
+           "high": float("nan"), "p": float("nan"), "sd": _sd(used), "per_trial": values,
            "n_trials": int(len(used)), "note": ""}
     if len(used) < len(values):
         out["note"] = (f"{len(values) - len(used)} trial(s) too short for epochs "
@@ -682,6 +684,11 @@ def peak_drop_contrast(val_curves: Sequence[Sequence[float]] | np.ndarray, peak_
         half = stats.t.ppf(1 - (1 - confidence) / 2, len(used) - 1) * out["sd"] / np.sqrt(
             len(used))
         out["low"], out["high"] = out["effect"] - half, out["effect"] + half
+        se = out["sd"] / np.sqrt(len(used))
+        if se > 0:
+            out["p"] = float(2 * stats.t.sf(abs(out["effect"]) / se, len(used) - 1))
+        else:  # identical trials: the contrast is exact
+            out["p"] = 1.0 if out["effect"] == 0 else 0.0
     elif len(used) == 1:
         out["note"] = out["note"] or "one trial: no interval without a second"
     return out

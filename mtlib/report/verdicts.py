@@ -357,7 +357,7 @@ def _statistic(claim: Claim, a: list[RunResult], b: list[RunResult] | None,
         peak = max(0, round(best / of * epochs) - 1)
         out = st.peak_drop_contrast(history, peak)
         iv = st.EffectInterval(out["effect"], out["low"], out["high"], np.nan, out["sd"],
-                               out["sd"], np.nan, False, "t interval over trials")
+                               out["sd"], out["p"], False, "t interval over trials")
         mean_var = out["sd"] ** 2 / out["n_trials"] if out["n_trials"] > 1 else np.nan
         return Measured(iv, f"seeds only: t interval over {out['n_trials']} trial(s)",
                         (out["n_trials"], 0), mean_var,

@@ -319,7 +319,7 @@ def test_run_config_maps_each_family():
     assert search.epochs == quick.search_epochs and search.sample_rate == 12000
     deep = run_config(quick, "samplecnn")
     assert (deep.model, deep.epochs, deep.segments, deep.train_segments, deep.amp) == (
-        "samplecnn", 1, 3, "crop", True)
+        "samplecnn", 1, 0, "crop", True)
     # Notebook 09's arms start from an earlier run's configuration.
     future = run_config(quick, "future_shallow", base=shallow.replace(dropout=0.2), seed=0)
     assert (future.epochs, future.length, future.stride, future.dropout, future.lr) == (

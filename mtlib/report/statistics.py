@@ -681,10 +681,9 @@ def peak_drop_contrast(val_curves: Sequence[Sequence[float]] | np.ndarray, peak_
         out["note"] = (f"{len(values) - len(used)} trial(s) too short for epochs "
                        f"{start + 1}-{stop} and {last} later ones")
     if len(used) >= 2:
-        half = stats.t.ppf(1 - (1 - confidence) / 2, len(used) - 1) * out["sd"] / np.sqrt(
-            len(used))
-        out["low"], out["high"] = out["effect"] - half, out["effect"] + half
         se = out["sd"] / np.sqrt(len(used))
+        half = stats.t.ppf(1 - (1 - confidence) / 2, len(used) - 1) * se
+        out["low"], out["high"] = out["effect"] - half, out["effect"] + half
         if se > 0:
             out["p"] = float(2 * stats.t.sf(abs(out["effect"]) / se, len(used) - 1))
         else:  # identical trials: the contrast is exact

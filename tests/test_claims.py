@@ -163,6 +163,17 @@ def test_arms_with_identical_predictions_say_why():
     arms, store = arms_of(a=[a], b=[a])
     row = claims.judge(claim(), arms, store, resamples=50)
     assert row["verdict"] == "inconclusive" and "both arms are one run" in row["note"]
+    # One model has no noise to size an effect by: without reference seeds there are no
+    # power figures (not a zero "smallest effect"), with them the calibration pair's.
+    assert np.isnan(row["mde"]) and "no power figures" in row["note"]
+    refs = [run("ref", 1.0, s) for s in range(3)]
+    noise = seed_noise_of(refs, var=0.01 ** 2)
+    row = claims.judge(claim(), arms, store, resamples=200, noise=noise)
+    pair = claims.judge(claim(), *arms_of(a=refs[:1], b=refs[1:2]), resamples=200,
+                        noise=noise)
+    assert row["mde"] > 0.02 and row["mde"] == pytest.approx(pair["mde"])
+    assert row["mde_full"] == pytest.approx(pair["mde_full"])
+    assert "two seeds of its family" in row["note"] and "Monte Carlo" not in row["note"]
 
 
 def test_per_tag_statistics_of_one_arm():

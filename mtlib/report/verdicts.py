@@ -446,18 +446,27 @@ def judge(claim: Claim, arms: dict[str, list[str]], store: RunStore | None = Non
                trials_a=measured.trials[0], trials_b=measured.trials[1],
                n_clips=measured.n_clips,
                verdict_interval=iv.verdict(direction), note=_join(row["note"], measured.note))
-    if iv.mc_uncertain:
+    power = measured  # what the power figures are computed from
+    one_model = ""
+    if claim.kind == "arms" and b is not None and [r.run_id for r in a] == [r.run_id for r in b]:
+        one_model = ("both arms are one run: the setting that differs cannot act within this "
+                     "profile's epochs")
+    elif claim.kind == "arms" and b is not None and _same_predictions(a, b):
+        one_model = ("both arms kept the same model (identical test predictions): the change "
+                     "never altered the kept epoch")
+    if iv.mc_uncertain and not one_model:  # one model's interval is exactly [0, 0]
         row["note"] = _join(row["note"], "the interval's edge is within Monte Carlo error of "
                                          "zero: more resamples could change the verdict")
-    if claim.kind == "arms" and b is not None and [r.run_id for r in a] == [r.run_id for r in b]:
-        row["note"] = _join(row["note"], "both arms are one run: the setting that differs "
-                                         "cannot act within this profile's epochs")
-    elif claim.kind == "arms" and b is not None and _same_predictions(a, b):
-        row["note"] = _join(row["note"], "both arms kept the same model (identical test "
-                                         "predictions): the change never altered the kept epoch")
-    if np.isfinite(iv.sd_total):
-        row["mde"] = st.minimal_detectable_effect(iv.sd_total)
-        row["mde_full"] = _mde_full(claim, iv, measured)
+    if one_model:
+        # One model has no noise of its own to size an effect by: take the noise of a
+        # difference between two one-trial arms of its family, its calibration pair.
+        power = _calibration_pair(a, noise, resamples)
+        one_model += ("; the power figures are those of two seeds of its family"
+                      if power is not None else "; no power figures without a second seed")
+        row["note"] = _join(row["note"], one_model)
+    if power is not None and np.isfinite(power.interval.sd_total):
+        row["mde"] = st.minimal_detectable_effect(power.interval.sd_total)
+        row["mde_full"] = _mde_full(claim, power.interval, power)
         row["too_small_full"] = bool(np.isfinite(report)
                                      and abs(report) < row["mde_full"])
     if np.isfinite(report) and np.isfinite(iv.low):
@@ -511,6 +520,14 @@ def _parameters(runs: Sequence[RunResult]) -> str:
     """The trained model's parameter count (``metrics["n_params"]``), with thousands commas."""
     count = runs[0].metrics.get("n_params")
     return "unknown" if count is None else f"{int(count):,}"
+
+
+def _calibration_pair(runs: Sequence[RunResult], noise: FamilyNoise, resamples: int
+                      ) -> Measured | None:
+    """The difference between the first two reference seeds of ``runs``' family (notebook
+    10), measured as two one-trial arms are; None without two seeds."""
+    refs = noise.references.get(family(runs[0]), [])
+    return _macro_arms(refs[:1], refs[1:2], noise, resamples) if len(refs) >= 2 else None
 
 
 def _same_predictions(a: Sequence[RunResult], b: Sequence[RunResult]) -> bool:
